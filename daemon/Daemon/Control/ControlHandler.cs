@@ -1,0 +1,143 @@
+using System.Buffers.Binary;
+using System.Text;
+using VirtKernel.Daemon.Server;
+using VirtKernel.Model;
+using VirtKernel.Protocol;
+using VirtKernel.Protocol.Shim;
+using static VirtKernel.Protocol.Uapi;
+
+namespace VirtKernel.Daemon.Control;
+
+/// <summary>The calls of the shim's control connection (see shim/vk_proto.h): socket calls that
+/// need an answer, interface ioctls and the interface-name lookups glibc would make against the
+/// host kernel. Every answer is a struct vk_ctl_rep plus a payload.</summary>
+public sealed class ControlHandler
+{
+    private readonly Kernel _kernel;
+    private readonly NetlinkEngine _engine;
+    private readonly VkServer _server;
+    private readonly DevIoctl _ioctl;
+
+    public ControlHandler(Kernel kernel, NetlinkEngine engine, VkServer server)
+    {
+        _kernel = kernel;
+        _engine = engine;
+        _server = server;
+        _ioctl = new DevIoctl(engine);
+    }
+
+    /// <summary>The namespace a client names in its hello ("" = the initial namespace).</summary>
+    public Net? ResolveNetns(string token) => token.Length == 0 ? _kernel.InitNet : null;
+
+    public byte[] Handle(uint uid, int pid, Net net, CtlRequest req, ReadOnlySpan<byte> p)
+    {
+        NetlinkSock? sk = null;
+        if (req.SockId != 0)
+        {
+            if (!_server.OwnsSocket(req.SockId, uid)) return Reply(-Errno.EBADF);
+            // order the call after every frame already sent on that socket
+            _server.DrainSocketInput(req.SockId);
+            sk = _engine.GetSocket(req.SockId);
+            if (sk == null) return Reply(-Errno.EBADF);
+        }
+        switch (req.Op)
+        {
+            case CtlOp.Bind:
+            case CtlOp.Connect:
+            {
+                if (sk == null || p.Length < 8) return Reply(-Errno.EINVAL);
+                uint npid = BinaryPrimitives.ReadUInt32LittleEndian(p);
+                uint groups = BinaryPrimitives.ReadUInt32LittleEndian(p[4..]);
+                int r = req.Op == CtlOp.Bind ? _engine.Bind(sk, npid, groups) : _engine.Connect(sk, npid, groups);
+                if (r < 0) return Reply(r);
+                return SockName(sk);
+            }
+            case CtlOp.GetSockName:
+                if (sk == null) return Reply(-Errno.EINVAL);
+                return SockName(sk);
+            case CtlOp.SetSockOpt:
+            {
+                if (sk == null || p.Length < 8) return Reply(-Errno.EINVAL);
+                int level = BinaryPrimitives.ReadInt32LittleEndian(p);
+                int name = BinaryPrimitives.ReadInt32LittleEndian(p[4..]);
+                return Reply(_engine.SetSockOpt(sk, level, name, p[8..]));
+            }
+            case CtlOp.GetSockOpt:
+            {
+                if (sk == null || p.Length < 12) return Reply(-Errno.EINVAL);
+                int level = BinaryPrimitives.ReadInt32LittleEndian(p);
+                int name = BinaryPrimitives.ReadInt32LittleEndian(p[4..]);
+                int optlen = BinaryPrimitives.ReadInt32LittleEndian(p[8..]);
+                int r = _engine.GetSockOpt(sk, level, name, optlen, out var val);
+                return CtlReply.Build(r, val);
+            }
+            case CtlOp.Sync:
+                return Reply(0);
+            case CtlOp.Ioctl:
+            {
+                if (p.Length < 4) return Reply(-Errno.EINVAL);
+                uint request = BinaryPrimitives.ReadUInt32LittleEndian(p);
+                int r = _ioctl.Handle(net, _engine.IsPrivileged(uid), request, p[4..], out var outp);
+                return CtlReply.Build(r, outp);
+            }
+            case CtlOp.NameToIndex:
+            {
+                var name = CString(p);
+                var dev = net.GetDevice(name);
+                return Reply(dev?.Ifindex ?? -Errno.ENODEV);
+            }
+            case CtlOp.IndexToName:
+            {
+                if (p.Length < 4) return Reply(-Errno.EINVAL);
+                var dev = net.GetDevice((int)BinaryPrimitives.ReadUInt32LittleEndian(p));
+                if (dev == null) return Reply(-Errno.ENXIO);
+                return CtlReply.Build(0, Encoding.UTF8.GetBytes(dev.Name));
+            }
+            case CtlOp.NameIndex:
+            {
+                var devs = net.Devices.ToList();
+                var o = new byte[devs.Count * 20];
+                for (int i = 0; i < devs.Count; i++)
+                {
+                    BinaryPrimitives.WriteUInt32LittleEndian(o.AsSpan(i * 20), (uint)devs[i].Ifindex);
+                    Encoding.UTF8.GetBytes(devs[i].Name, o.AsSpan(i * 20 + 4, 15));
+                }
+                return CtlReply.Build(devs.Count, o);
+            }
+            case CtlOp.GetIfAddrs:
+                return IfAddrs.Build(net);
+            case CtlOp.Status:
+                return CtlReply.Build(0, Encoding.UTF8.GetBytes(Status()));
+            case CtlOp.Shutdown:
+                if (!_engine.IsPrivileged(uid)) return Reply(-Errno.EPERM);
+                _server.Stop();
+                return Reply(0);
+            default:
+                return Reply(-Errno.ENOSYS);
+        }
+    }
+
+    private string Status()
+    {
+        int devices = _kernel.Nets.Sum(n => n.DeviceCount);
+        return $"pid {Environment.ProcessId}\nuptime {(int)(DateTime.UtcNow - _server.StartedAt).TotalSeconds}s\n" +
+               $"namespaces {_kernel.NetCount}\ndevices {devices}\nnetlink sockets {_engine.SocketCount}\n" +
+               $"connections {_server.ConnectionCount}\n";
+    }
+
+    private static byte[] SockName(NetlinkSock sk)
+    {
+        var o = new byte[8];
+        BinaryPrimitives.WriteUInt32LittleEndian(o, sk.PortId);
+        BinaryPrimitives.WriteUInt32LittleEndian(o.AsSpan(4), sk.GroupMask32);
+        return CtlReply.Build(0, o);
+    }
+
+    private static byte[] Reply(int ret) => CtlReply.Build(ret, default);
+
+    private static string CString(ReadOnlySpan<byte> p)
+    {
+        int n = p.IndexOf((byte)0);
+        return Encoding.UTF8.GetString(n >= 0 ? p[..n] : p);
+    }
+}

@@ -1,0 +1,97 @@
+using VirtKernel.Daemon.Server;
+using VirtKernel.Model;
+using VirtKernel.Model.Ipv4;
+using VirtKernel.Model.Ipv6;
+using VirtKernel.Protocol.Netlink;
+using static VirtKernel.Protocol.Uapi;
+
+namespace VirtKernel.Daemon.Rtnl;
+
+/// <summary>Turns model events into RTM_* notifications for the sockets subscribed to the group
+/// (rtnl_notify / nlmsg_notify), with an echo to the requester under NLM_F_ECHO. Messages are built
+/// only when somebody listens. They are queued while the request runs, so they precede its ACK.</summary>
+public sealed class RtnlNotifier : INetEvents
+{
+    private readonly NetlinkEngine _engine;
+    private readonly NlWriter _w = new(4096);
+    private NetlinkSock? _reqSock;
+    private NlMsgHdr _reqHdr;
+
+    public RtnlNotifier(NetlinkEngine engine) => _engine = engine;
+
+    /// <summary>The request being handled (its port and sequence tag the notifications it causes).</summary>
+    public void Begin(NetlinkSock sk, NlMsgHdr hdr)
+    {
+        _reqSock = sk;
+        _reqHdr = hdr;
+    }
+
+    public void End() => _reqSock = null;
+
+    private bool CausedBy(params int[] types) => _reqSock != null && Array.IndexOf(types, (int)_reqHdr.Type) >= 0;
+
+    /// <summary>nlmsg_notify: multicast to the group (minus the requester when it gets an echo), then
+    /// the echo.</summary>
+    private void Notify(Net net, uint group, bool fromRequest)
+    {
+        bool echo = fromRequest && _reqSock != null && (_reqHdr.Flags & NLM_F_ECHO) != 0;
+        uint exclude = echo ? _reqSock!.PortId : 0;
+        var table = _engine.TableIfAny(net);
+        if (table != null)
+            foreach (var sk in table.Listeners(group))
+                if (!(echo && sk.PortId == exclude)) sk.EnqueueMulticast(_w.Span, group);
+        if (echo) _reqSock!.Enqueue(_w.Span);
+    }
+
+    private bool Wanted(Net net, uint group, bool fromRequest) =>
+        (_engine.TableIfAny(net)?.HasListeners(group) ?? false) ||
+        (fromRequest && _reqSock != null && (_reqHdr.Flags & NLM_F_ECHO) != 0);
+
+    /// <summary>rtmsg_ifinfo.</summary>
+    public void Link(NetDevice dev, bool deleted, uint change)
+    {
+        var net = dev.Net;
+        bool fromReq = CausedBy(RTM_NEWLINK, RTM_DELLINK) && (deleted || change == ~0u);
+        if (!Wanted(net, (uint)RTNLGRP_LINK, fromReq)) return;
+        _w.Clear();
+        uint pid = fromReq ? _reqSock!.PortId : 0, seq = fromReq ? _reqHdr.Seq : 0;
+        RtnlLinkHandlers.FillIfinfo(_w, dev, net, deleted ? RTM_DELLINK : RTM_NEWLINK, pid, seq, change, 0, 0);
+        Notify(net, (uint)RTNLGRP_LINK, fromReq);
+    }
+
+    /// <summary>rtmsg_ifa / inet6_ifa_notify.</summary>
+    public void Addr(IfAddr addr, bool deleted)
+    {
+        var net = addr.Dev.Net;
+        uint group = addr is InIfAddr ? (uint)RTNLGRP_IPV4_IFADDR : (uint)RTNLGRP_IPV6_IFADDR;
+        bool fromReq = CausedBy(RTM_NEWADDR, RTM_DELADDR);
+        if (!Wanted(net, group, fromReq)) return;
+        _w.Clear();
+        uint pid = fromReq ? _reqSock!.PortId : 0, seq = fromReq ? _reqHdr.Seq : 0;
+        int type = deleted ? RTM_DELADDR : RTM_NEWADDR;
+        if (addr is InIfAddr a4) RtnlAddrHandlers.FillIfaddr4(_w, a4, net.Kernel, type, pid, seq, 0);
+        else RtnlAddrHandlers.FillIfaddr6(_w, (Inet6IfAddr)addr, net.Kernel, type, pid, seq, 0);
+        Notify(net, group, fromReq);
+    }
+
+    /// <summary>rtmsg_fib / inet6_rt_notify.</summary>
+    public void Route(Net net, Route route, RouteEventKind kind)
+    {
+        uint group = route.Family == AF_INET ? (uint)RTNLGRP_IPV4_ROUTE : (uint)RTNLGRP_IPV6_ROUTE;
+        bool fromReq = CausedBy(RTM_NEWROUTE, RTM_DELROUTE);
+        if (!Wanted(net, group, fromReq)) return;
+        _w.Clear();
+        uint pid = fromReq ? _reqSock!.PortId : 0, seq = fromReq ? _reqHdr.Seq : 0;
+        int type = kind == RouteEventKind.Delete ? RTM_DELROUTE : RTM_NEWROUTE;
+        int flags = kind switch
+        {
+            RouteEventKind.Replace => NLM_F_REPLACE,
+            RouteEventKind.Append => NLM_F_CREATE | NLM_F_APPEND,
+            RouteEventKind.New => NLM_F_CREATE | NLM_F_EXCL,
+            _ => 0,
+        };
+        if (route.Family == AF_INET) RtnlRouteHandlers.FillRoute4(_w, route, net, type, pid, seq, flags);
+        else RtnlRouteHandlers.FillRoute6(_w, route, net, type, pid, seq, flags);
+        Notify(net, group, fromReq);
+    }
+}

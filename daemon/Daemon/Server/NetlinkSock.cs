@@ -1,0 +1,197 @@
+using VirtKernel.Model;
+using VirtKernel.Protocol;
+using VirtKernel.Protocol.Shim;
+using static VirtKernel.Protocol.Uapi;
+
+namespace VirtKernel.Daemon.Server;
+
+/// <summary>struct netlink_sock: one emulated netlink socket — its port id, groups, options, its
+/// queue of datagrams for the client, and a running dump. Transport-agnostic: a connection (Unix
+/// socket or an in-memory pair in tests) drains <see cref="Out"/>.</summary>
+public sealed class NetlinkSock
+{
+    public NetlinkSock(uint id, Net net, int protocol, int type, int ownerPid, uint uid, bool privileged)
+    {
+        Id = id; Net = net; Protocol = protocol; Type = type; OwnerPid = ownerPid; Uid = uid; Privileged = privileged;
+    }
+
+    public uint Id { get; }
+    public Net Net { get; internal set; }
+    public int Protocol { get; }
+    public int Type { get; }
+    public int OwnerPid { get; }
+    public uint Uid { get; }
+    /// <summary>May change state (CAP_NET_ADMIN): the daemon's own user or root.</summary>
+    public bool Privileged { get; }
+
+    public uint PortId { get; internal set; }
+    public bool Bound { get; internal set; }
+    public uint DstPid { get; internal set; }
+    public uint DstGroup { get; internal set; }
+    public bool Closed { get; internal set; }
+
+    // NETLINK_F_* socket flags
+    public bool ExtAck, CapAck, StrictChk, NoEnobufs, ListenAllNsid, PktInfo, BroadcastError;
+
+    private readonly ulong[] _groups = new ulong[4]; // up to 256 groups
+
+    public bool InGroup(uint group) => group >= 1 && group <= 256 && (_groups[(group - 1) / 64] & (1UL << (int)((group - 1) % 64))) != 0;
+
+    internal void SetGroup(uint group, bool on)
+    {
+        if (group < 1 || group > 256) return;
+        ref ulong w = ref _groups[(group - 1) / 64];
+        ulong bit = 1UL << (int)((group - 1) % 64);
+        if (on) w |= bit; else w &= ~bit;
+    }
+
+    public IEnumerable<uint> Groups
+    {
+        get
+        {
+            for (uint g = 1; g <= 256; g++) if (InGroup(g)) yield return g;
+        }
+    }
+
+    /// <summary>The first 32 groups as the nl_groups mask of getsockname.</summary>
+    public uint GroupMask32 => (uint)_groups[0];
+
+    // ---- output -------------------------------------------------------------------------------
+
+    /// <summary>Datagrams for the client, each already framed with its 16-byte struct vk_rx.</summary>
+    public readonly Queue<byte[]> Out = new();
+    public long OutBytes { get; private set; }
+    /// <summary>sk_rcvbuf: how many bytes of notifications may wait before they are dropped (ENOBUFS).</summary>
+    public int RcvBuf = 1 << 20;
+    /// <summary>Set when notifications were dropped; reported once as an overrun frame.</summary>
+    public bool OverrunPending { get; internal set; }
+    /// <summary>Called when new output is queued (the connection flushes it).</summary>
+    public Action? OnOutput;
+
+    public DumpState? Dump { get; internal set; }
+
+    /// <summary>Queues a datagram from <paramref name="srcPort"/> (0 = the kernel).</summary>
+    public void Enqueue(ReadOnlySpan<byte> datagram, uint srcPort = 0, uint group = 0, int nsid = -1, bool hasNsid = false)
+    {
+        if (Closed) return;
+        var f = new byte[RxHeader.Size + datagram.Length];
+        var flags = RxFlags.None;
+        if (hasNsid && ListenAllNsid) flags |= RxFlags.Nsid;
+        if (PktInfo && group != 0) flags |= RxFlags.PktInfo;
+        new RxHeader(RxOp.Data, flags, srcPort, group, nsid).Write(f);
+        datagram.CopyTo(f.AsSpan(RxHeader.Size));
+        Out.Enqueue(f);
+        OutBytes += f.Length;
+        OnOutput?.Invoke();
+    }
+
+    /// <summary>netlink_broadcast's delivery to one socket: dropped (and remembered as an overrun)
+    /// when the receive budget is exhausted.</summary>
+    public bool EnqueueMulticast(ReadOnlySpan<byte> datagram, uint group, int nsid = -1, bool hasNsid = false)
+    {
+        if (Closed) return false;
+        if (OutBytes + datagram.Length > RcvBuf)
+        {
+            if (!NoEnobufs) MarkOverrun();
+            return false;
+        }
+        Enqueue(datagram, 0, group, nsid, hasNsid);
+        return true;
+    }
+
+    private void MarkOverrun()
+    {
+        if (OverrunPending) return;
+        OverrunPending = true;
+        var f = new byte[RxHeader.Size];
+        new RxHeader(RxOp.Overrun, RxFlags.None, 0, 0, -Errno.ENOBUFS).Write(f);
+        Out.Enqueue(f);
+        OutBytes += f.Length;
+        OnOutput?.Invoke();
+    }
+
+    /// <summary>Takes the next frame to send (the connection calls it while the peer accepts data).</summary>
+    public byte[]? Dequeue()
+    {
+        if (Out.Count == 0) return null;
+        var f = Out.Dequeue();
+        OutBytes -= f.Length;
+        if (f.Length == RxHeader.Size && f[0] == (byte)RxOp.Overrun) OverrunPending = false;
+        return f;
+    }
+
+    public override string ToString() => $"sock {Id} port {PortId} ns {Net.Id}";
+}
+
+/// <summary>A dump in progress on a socket (netlink_callback): the generator of messages and what
+/// DONE must carry.</summary>
+public sealed class DumpState
+{
+    public required IEnumerator<bool> Steps;
+    public required uint Seq;
+    public required ushort AnswerFlags;   // cb->answer_flags (NLM_F_DUMP_FILTERED)
+    /// <summary>Set by a dump handler that filtered (cb->answer_flags set from inside dumpit).</summary>
+    public ushort AnswerFlagsOverride;
+    public int DoneErrno;                 // 0 or -errno reported in DONE
+    public string? DoneMessage;
+    public Func<uint>? Generation;        // cb->seq: changes mean the dump may be inconsistent
+    public uint StartGeneration;
+    public bool Interrupted;
+    /// <summary>A message that did not fit the previous datagram and opens the next one.</summary>
+    public byte[]? Carry;
+}
+
+/// <summary>nl_table for NETLINK_ROUTE, per namespace: bound port ids and group listeners.</summary>
+public sealed class NetlinkTable
+{
+    private readonly Dictionary<uint, NetlinkSock> _ports = new();
+    private readonly List<NetlinkSock>?[] _listeners = new List<NetlinkSock>?[257];
+    private readonly Random _rover;
+
+    public NetlinkTable(int seed) => _rover = new Random(seed);
+
+    public NetlinkSock? Lookup(uint portid) => _ports.GetValueOrDefault(portid);
+    public int SocketCount => _ports.Count;
+
+    /// <summary>netlink_insert: EADDRINUSE when the port is taken.</summary>
+    public int Insert(NetlinkSock sk, uint portid)
+    {
+        if (sk.Bound) return sk.PortId == portid ? 0 : -Errno.EINVAL;
+        if (_ports.ContainsKey(portid)) return -Errno.EADDRINUSE;
+        _ports.Add(portid, sk);
+        sk.PortId = portid;
+        sk.Bound = true;
+        return 0;
+    }
+
+    /// <summary>netlink_autobind: the caller's pid when free, else a random negative id.</summary>
+    public void Autobind(NetlinkSock sk)
+    {
+        if (sk.Bound) return;
+        uint portid = (uint)sk.OwnerPid;
+        while (portid == 0 || _ports.ContainsKey(portid))
+            portid = (uint)(int.MinValue + _rover.Next(0, int.MaxValue - 4096));
+        Insert(sk, portid);
+    }
+
+    public void Remove(NetlinkSock sk)
+    {
+        if (sk.Bound && _ports.TryGetValue(sk.PortId, out var s) && s == sk) _ports.Remove(sk.PortId);
+        foreach (var g in sk.Groups.ToList()) SetMembership(sk, g, false);
+    }
+
+    /// <summary>netlink_update_subscriptions.</summary>
+    public void SetMembership(NetlinkSock sk, uint group, bool on)
+    {
+        if (group < 1 || group > 256) return;
+        bool was = sk.InGroup(group);
+        if (was == on) return;
+        sk.SetGroup(group, on);
+        var l = _listeners[group] ??= new List<NetlinkSock>();
+        if (on) l.Add(sk); else l.Remove(sk);
+    }
+
+    public bool HasListeners(uint group) => group <= 256 && _listeners[group] is { Count: > 0 };
+    public IReadOnlyList<NetlinkSock> Listeners(uint group) =>
+        (IReadOnlyList<NetlinkSock>?)_listeners[group] ?? Array.Empty<NetlinkSock>();
+}

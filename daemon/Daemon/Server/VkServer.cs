@@ -1,0 +1,400 @@
+using System.Runtime.InteropServices;
+using Mono.Unix.Native;
+using VirtKernel.Daemon.Control;
+using VirtKernel.Model;
+using VirtKernel.Protocol;
+using Errno = VirtKernel.Protocol.Errno;
+using VirtKernel.Protocol.Shim;
+
+namespace VirtKernel.Daemon.Server;
+
+/// <summary>Settings of the listening socket.</summary>
+public sealed record ServerOptions
+{
+    public required string SocketPath { get; init; }
+    /// <summary>Mode of the socket file (0600: only the daemon's user; wider modes let other users in,
+    /// who then get EPERM for every change, as a process without CAP_NET_ADMIN).</summary>
+    public uint SocketMode { get; init; } = 0x180; // 0600
+    public uint? Gid { get; init; }
+    public TextWriter? Log { get; init; }
+}
+
+/// <summary>The daemon's event loop: one thread, epoll over the listening socket and every client
+/// connection, the kernel's timers, and shutdown. Every model access happens on this thread while
+/// holding the kernel lock, one request at a time (the rtnl lock).</summary>
+public sealed unsafe class VkServer : IDisposable
+{
+    private const int MaxFrame = 256 * 1024 + 64;
+    private readonly ServerOptions _opt;
+    private readonly Kernel _kernel;
+    private readonly NetlinkEngine _engine;
+    private readonly ControlHandler _control;
+    private readonly Dictionary<int, Conn> _conns = new();
+    private readonly Dictionary<uint, Conn> _dataBySock = new();
+    private readonly HashSet<Conn> _dirty = new();
+    private readonly byte[] _rbuf = new byte[MaxFrame];
+    private int _listenFd = -1, _epfd = -1, _wakeFd = -1;
+    private volatile bool _stop;
+    private readonly uint _uid = Syscall.getuid();
+
+    public VkServer(Kernel kernel, ServerOptions opt)
+    {
+        _kernel = kernel;
+        _opt = opt;
+        _engine = new NetlinkEngine(kernel, _uid);
+        _control = new ControlHandler(kernel, _engine, this);
+    }
+
+    public NetlinkEngine Engine => _engine;
+    public int ConnectionCount => _conns.Count;
+    public DateTime StartedAt { get; } = DateTime.UtcNow;
+
+    private sealed class Conn
+    {
+        public int Fd;
+        public uint Uid;
+        public int Pid;
+        public ConnKind? Kind;
+        public NetlinkSock? Sock;
+        public Net? Netns;
+        public readonly Queue<byte[]> CtlOut = new();
+        public bool WantOut;
+        public bool Closed;
+    }
+
+    // ---- setup ---------------------------------------------------------------------------------
+
+    /// <summary>Creates the listening socket: bound under a temporary name, given its mode, then
+    /// renamed into place, so that the path exists only once the daemon listens.</summary>
+    public void Listen()
+    {
+        var path = _opt.SocketPath;
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        if (!Directory.Exists(dir))
+        {
+            Directory.CreateDirectory(dir);
+            Syscall.chmod(dir, FilePermissions.S_IRWXU);
+        }
+        if (File.Exists(path) || IsSocket(path))
+        {
+            if (Probe(path)) throw new IOException($"a daemon already listens on {path}");
+            File.Delete(path);
+        }
+        string tmp = $"{path}.{Environment.ProcessId}.tmp";
+        if (File.Exists(tmp)) File.Delete(tmp);
+        _listenFd = Syscall.socket(UnixAddressFamily.AF_UNIX, UnixSocketType.SOCK_SEQPACKET,
+            UnixSocketFlags.SOCK_CLOEXEC | UnixSocketFlags.SOCK_NONBLOCK, (UnixSocketProtocol)0);
+        if (_listenFd < 0) throw new IOException("socket: " + Stdlib.GetLastError());
+        if (Syscall.bind(_listenFd, new SockaddrUn(tmp)) < 0) throw new IOException($"bind {tmp}: {Stdlib.GetLastError()}");
+        if (Syscall.chmod(tmp, (FilePermissions)_opt.SocketMode) < 0) throw new IOException("chmod: " + Stdlib.GetLastError());
+        if (_opt.Gid is uint gid && Syscall.chown(tmp, _uid, gid) < 0) throw new IOException("chown: " + Stdlib.GetLastError());
+        if (Syscall.listen(_listenFd, 1024) < 0) throw new IOException("listen: " + Stdlib.GetLastError());
+        File.Move(tmp, path, overwrite: true);
+
+        _epfd = Libc.epoll_create1(Libc.EPOLL_CLOEXEC);
+        _wakeFd = Libc.eventfd(0, 0x80000 | 0x800); // EFD_CLOEXEC | EFD_NONBLOCK
+        Add(_listenFd, Libc.EPOLLIN);
+        Add(_wakeFd, Libc.EPOLLIN);
+    }
+
+    private static bool IsSocket(string path) =>
+        Syscall.lstat(path, out var st) == 0 && (st.st_mode & FilePermissions.S_IFMT) == FilePermissions.S_IFSOCK;
+
+    /// <summary>Is a daemon accepting connections on <paramref name="path"/>?</summary>
+    public static bool Probe(string path)
+    {
+        int fd = Syscall.socket(UnixAddressFamily.AF_UNIX, UnixSocketType.SOCK_SEQPACKET, UnixSocketFlags.SOCK_CLOEXEC, (UnixSocketProtocol)0);
+        if (fd < 0) return false;
+        try { return Syscall.connect(fd, new SockaddrUn(path)) == 0; }
+        finally { Syscall.close(fd); }
+    }
+
+    private void Add(int fd, uint events)
+    {
+        var ev = new Libc.EpollEvent { Events = events, Data = (ulong)fd };
+        Libc.epoll_ctl(_epfd, Libc.EPOLL_CTL_ADD, fd, &ev);
+    }
+
+    private void Mod(int fd, uint events)
+    {
+        var ev = new Libc.EpollEvent { Events = events, Data = (ulong)fd };
+        Libc.epoll_ctl(_epfd, Libc.EPOLL_CTL_MOD, fd, &ev);
+    }
+
+    /// <summary>Asks the loop to end (from a signal handler or another thread).</summary>
+    public void Stop()
+    {
+        _stop = true;
+        if (_wakeFd >= 0)
+        {
+            ulong one = 1;
+            Libc.write(_wakeFd, (byte*)&one, 8);
+        }
+    }
+
+    // ---- the loop ------------------------------------------------------------------------------
+
+    public void Run()
+    {
+        var events = stackalloc Libc.EpollEvent[256];
+        while (!_stop)
+        {
+            int timeout = -1;
+            if (_kernel.Timers.NextDue is long due)
+                timeout = (int)Math.Clamp(due - _kernel.Clock.NowMs, 0, int.MaxValue);
+            int n = Libc.epoll_wait(_epfd, events, 256, timeout);
+            if (n < 0)
+            {
+                if (Libc.Errno == Libc.EINTR) continue;
+                throw new IOException("epoll_wait: " + Libc.Errno);
+            }
+            for (int i = 0; i < n && !_stop; i++)
+            {
+                int fd = (int)events[i].Data;
+                uint ev = events[i].Events;
+                if (fd == _listenFd) { AcceptAll(); continue; }
+                if (fd == _wakeFd) continue;
+                if (!_conns.TryGetValue(fd, out var c)) continue;
+                if ((ev & (Libc.EPOLLIN | Libc.EPOLLHUP | Libc.EPOLLERR)) != 0) ReadConn(c);
+                if ((ev & Libc.EPOLLOUT) != 0 && !c.Closed) _dirty.Add(c);
+            }
+            lock (_kernel.Lock)
+            {
+                if (_kernel.RunTimers() > 0) _kernel.RunDeferred();
+            }
+            FlushDirty();
+        }
+    }
+
+    private void AcceptAll()
+    {
+        while (true)
+        {
+            int fd = Syscall.accept4(_listenFd, null!, UnixSocketFlags.SOCK_CLOEXEC | UnixSocketFlags.SOCK_NONBLOCK);
+            if (fd < 0) return;
+            var c = new Conn { Fd = fd };
+            var cred = new byte[12];
+            long len = cred.Length;
+            if (Syscall.getsockopt(fd, UnixSocketProtocol.SOL_SOCKET, UnixSocketOptionName.SO_PEERCRED, cred, ref len) == 0)
+            {
+                c.Pid = BitConverter.ToInt32(cred, 0);
+                c.Uid = BitConverter.ToUInt32(cred, 4);
+            }
+            else c.Uid = uint.MaxValue;
+            int sndbuf = 4 << 20;
+            Libc.setsockopt(fd, Libc.SOL_SOCKET, Libc.SO_SNDBUF, &sndbuf, 4);
+            _conns[fd] = c;
+            Add(fd, Libc.EPOLLIN);
+        }
+    }
+
+    /// <summary>Reads and handles every frame waiting on a connection.</summary>
+    private void ReadConn(Conn c, int budget = 256)
+    {
+        while (!c.Closed && budget-- > 0)
+        {
+            nint r;
+            fixed (byte* p = _rbuf) r = Libc.recv(c.Fd, p, (nuint)_rbuf.Length, Libc.MSG_DONTWAIT);
+            if (r < 0)
+            {
+                int e = Libc.Errno;
+                if (e == Libc.EAGAIN || e == Libc.EINTR) return;
+                CloseConn(c);
+                return;
+            }
+            if (r == 0)
+            {
+                CloseConn(c);
+                return;
+            }
+            HandleFrame(c, (int)r);
+        }
+    }
+
+    private void HandleFrame(Conn c, int length)
+    {
+        var frame = new ReadOnlySpan<byte>(_rbuf, 0, length);
+        if (c.Kind == null)
+        {
+            if (!Hello.TryRead(frame, out var hello) || hello.Version != Hello.CurrentVersion)
+            {
+                CloseConn(c);
+                return;
+            }
+            c.Kind = hello.Kind;
+            lock (_kernel.Lock)
+            {
+                var net = _control.ResolveNetns(hello.Netns);
+                c.Netns = net;
+                if (hello.Kind == ConnKind.Data)
+                {
+                    NetlinkSock? sk = null;
+                    int err = net == null ? -Errno.ENOENT
+                        : _engine.CreateSocket(net, hello.Protocol, hello.Type, hello.Pid, c.Uid, out sk);
+                    var rep = new byte[RxHeader.Size];
+                    if (err == 0)
+                    {
+                        var s = sk!;
+                        c.Sock = s;
+                        _dataBySock[s.Id] = c;
+                        s.OnOutput = () => _dirty.Add(c);
+                        new RxHeader(RxOp.Hello, RxFlags.None, s.Id, 0, 0).Write(rep);
+                    }
+                    else new RxHeader(RxOp.Hello, RxFlags.None, 0, 0, err).Write(rep);
+                    SendNow(c, rep);
+                }
+                else if (hello.Kind == ConnKind.Control)
+                {
+                    EnqueueCtl(c, CtlReply.Build(net == null ? -Errno.ENOENT : 0, default));
+                }
+                else CloseConn(c);
+            }
+            return;
+        }
+        if (c.Kind == ConnKind.Data)
+        {
+            if (!TxHeader.TryRead(frame, out var tx) || c.Sock == null) return;
+            if (tx.Op != TxOp.Data) return;
+            // the receive buffer is not reused while the request runs: no copy
+            lock (_kernel.Lock) _engine.Receive(c.Sock, _rbuf.AsMemory(TxHeader.Size, length - TxHeader.Size));
+            return;
+        }
+        if (c.Kind == ConnKind.Control)
+        {
+            if (!CtlRequest.TryRead(frame, out var req))
+            {
+                EnqueueCtl(c, CtlReply.Build(-Errno.EINVAL, default));
+                return;
+            }
+            // copied: answering may first drain a data connection through the same buffer
+            var payload = frame.Slice(CtlRequest.Size, (int)req.Len).ToArray();
+            byte[] reply;
+            lock (_kernel.Lock) reply = _control.Handle(c.Uid, c.Pid, c.Netns!, req, payload);
+            EnqueueCtl(c, reply);
+        }
+    }
+
+    /// <summary>Processes every frame a client already sent on a socket's data connection (so a
+    /// control call is ordered after the sends that preceded it).</summary>
+    internal void DrainSocketInput(uint sockId)
+    {
+        if (_dataBySock.TryGetValue(sockId, out var c) && !c.Closed) ReadConn(c, int.MaxValue);
+    }
+
+    internal bool OwnsSocket(uint sockId, uint uid) =>
+        _engine.GetSocket(sockId) is { } sk && (sk.Uid == uid || uid == 0);
+
+    private void EnqueueCtl(Conn c, byte[] frame)
+    {
+        c.CtlOut.Enqueue(frame);
+        _dirty.Add(c);
+    }
+
+    private void SendNow(Conn c, byte[] frame)
+    {
+        c.CtlOut.Enqueue(frame);
+        _dirty.Add(c);
+    }
+
+    // ---- output --------------------------------------------------------------------------------
+
+    private void FlushDirty()
+    {
+        while (_dirty.Count > 0)
+        {
+            var batch = _dirty.ToArray();
+            _dirty.Clear();
+            foreach (var c in batch) Flush(c);
+        }
+    }
+
+    private void Flush(Conn c)
+    {
+        if (c.Closed) return;
+        // handshake and control answers first
+        while (c.CtlOut.Count > 0)
+        {
+            var f = c.CtlOut.Peek();
+            int r = TrySend(c, f);
+            if (r < 0) return;
+            if (r == 0) { WaitWritable(c); return; }
+            c.CtlOut.Dequeue();
+        }
+        var sk = c.Sock;
+        if (sk == null) { StopWaiting(c); return; }
+        while (true)
+        {
+            if (sk.Out.Count == 0)
+            {
+                if (sk.Dump == null) break;
+                lock (_kernel.Lock) _engine.NetlinkDump(sk);
+                _dirty.Remove(c);
+                if (sk.Out.Count == 0) break;
+            }
+            var f = sk.Out.Peek();
+            int r = TrySend(c, f);
+            if (r < 0) return;
+            if (r == 0) { WaitWritable(c); return; }
+            sk.Dequeue();
+        }
+        StopWaiting(c);
+    }
+
+    /// <summary>1 sent, 0 would block, -1 connection gone.</summary>
+    private int TrySend(Conn c, byte[] f)
+    {
+        nint r;
+        fixed (byte* p = f) r = Libc.send(c.Fd, p, (nuint)f.Length, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL);
+        if (r >= 0) return 1;
+        int e = Libc.Errno;
+        if (e == Libc.EAGAIN) return 0;
+        if (e == Libc.EINTR) return TrySend(c, f);
+        CloseConn(c);
+        return -1;
+    }
+
+    private void WaitWritable(Conn c)
+    {
+        if (c.WantOut) return;
+        c.WantOut = true;
+        Mod(c.Fd, Libc.EPOLLIN | Libc.EPOLLOUT);
+    }
+
+    private void StopWaiting(Conn c)
+    {
+        if (!c.WantOut) return;
+        c.WantOut = false;
+        Mod(c.Fd, Libc.EPOLLIN);
+    }
+
+    private void CloseConn(Conn c)
+    {
+        if (c.Closed) return;
+        c.Closed = true;
+        _conns.Remove(c.Fd);
+        _dirty.Remove(c);
+        Libc.epoll_ctl(_epfd, Libc.EPOLL_CTL_DEL, c.Fd, null);
+        Libc.close(c.Fd);
+        if (c.Sock != null)
+        {
+            _dataBySock.Remove(c.Sock.Id);
+            lock (_kernel.Lock) _engine.CloseSocket(c.Sock);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var c in _conns.Values.ToList()) CloseConn(c);
+        if (_listenFd >= 0) Libc.close(_listenFd);
+        if (_epfd >= 0) Libc.close(_epfd);
+        if (_wakeFd >= 0) Libc.close(_wakeFd);
+        _listenFd = _epfd = _wakeFd = -1;
+        try
+        {
+            // remove the socket only if it is still ours
+            if (IsSocket(_opt.SocketPath) && !Probe(_opt.SocketPath)) File.Delete(_opt.SocketPath);
+        }
+        catch (IOException) { }
+        GC.KeepAlive(Marshal.SizeOf<Libc.EpollEvent>());
+    }
+}

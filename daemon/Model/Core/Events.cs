@@ -1,0 +1,29 @@
+namespace VirtKernel.Model;
+
+/// <summary>What the model tells the outside world when it changes: the counterparts of the
+/// kernel's rtmsg_ifinfo / rtmsg_ifa / rtmsg_fib / inet6_rt_notify call sites. The rtnetlink
+/// notifier implements this and turns each event into an RTM_* message for subscribed sockets.
+/// Events are raised synchronously, at the point where the kernel raises them, so that the
+/// object's state seen by the listener is the state the kernel would report.</summary>
+public interface INetEvents
+{
+    /// <summary>rtmsg_ifinfo(RTM_NEWLINK/RTM_DELLINK, dev, change).</summary>
+    void Link(NetDevice dev, bool deleted, uint change);
+
+    /// <summary>rtmsg_ifa (IPv4) and inet6_ifa_notify (IPv6).</summary>
+    void Addr(IfAddr addr, bool deleted);
+
+    /// <summary>rtmsg_fib / inet6_rt_notify: a route was added, replaced or deleted.</summary>
+    void Route(Net net, Route route, RouteEventKind kind);
+}
+
+public enum RouteEventKind { New, Replace, Append, Delete }
+
+/// <summary>Discards every event (a kernel nobody listens to).</summary>
+public sealed class NullEvents : INetEvents
+{
+    public static readonly NullEvents Instance = new();
+    public void Link(NetDevice dev, bool deleted, uint change) { }
+    public void Addr(IfAddr addr, bool deleted) { }
+    public void Route(Net net, Route route, RouteEventKind kind) { }
+}

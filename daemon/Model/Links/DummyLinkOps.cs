@@ -1,0 +1,26 @@
+using static VirtKernel.Protocol.Uapi;
+
+namespace VirtKernel.Model.Links;
+
+/// <summary>drivers/net/dummy.c: a device that drops everything; carrier always on.</summary>
+public sealed class DummyLinkOps : LinkOps
+{
+    public override string Kind => "dummy";
+
+    /// <summary>dummy_setup.</summary>
+    public override void Setup(NetDevice dev)
+    {
+        Links.Setup.Ether(dev);
+        dev.Flags |= (uint)IFF_NOARP;
+        dev.Flags &= ~(uint)IFF_MULTICAST;
+        dev.PrivFlags |= PrivFlags.LiveAddrChange | PrivFlags.NoQueue | PrivFlags.NoCarrierManagement;
+        dev.MinMtu = 0;
+        dev.MaxMtu = 0;
+    }
+
+    public override KErr NewLink(Net net, NetDevice dev, LinkConfig common, object? kindConfig)
+    {
+        if (common.Address == null) Links.Setup.EthHwAddrRandom(net.Kernel, dev);
+        return net.RegisterNetdevice(dev);
+    }
+}
