@@ -106,8 +106,9 @@ public enum CtlOp : uint
     Shutdown = 13,
 }
 
-/// <summary>struct vk_ctl_req: a control request header.</summary>
-public readonly record struct CtlRequest(CtlOp Op, uint SockId, uint Len)
+/// <summary>struct vk_ctl_req: a control request header. <see cref="Aux"/> is, for VK_CTL_IOCTL, the
+/// address family of the socket the ioctl was made on (AF_NETLINK for an emulated one).</summary>
+public readonly record struct CtlRequest(CtlOp Op, uint SockId, uint Len, uint Aux = 0)
 {
     public const int Size = 16;
 
@@ -116,7 +117,8 @@ public readonly record struct CtlRequest(CtlOp Op, uint SockId, uint Len)
         r = default;
         if (b.Length < Size) return false;
         r = new CtlRequest((CtlOp)BinaryPrimitives.ReadUInt32LittleEndian(b),
-            BinaryPrimitives.ReadUInt32LittleEndian(b[4..]), BinaryPrimitives.ReadUInt32LittleEndian(b[8..]));
+            BinaryPrimitives.ReadUInt32LittleEndian(b[4..]), BinaryPrimitives.ReadUInt32LittleEndian(b[8..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(b[12..]));
         return r.Len <= (uint)(b.Length - Size);
     }
 
@@ -125,7 +127,7 @@ public readonly record struct CtlRequest(CtlOp Op, uint SockId, uint Len)
         BinaryPrimitives.WriteUInt32LittleEndian(b, (uint)Op);
         BinaryPrimitives.WriteUInt32LittleEndian(b[4..], SockId);
         BinaryPrimitives.WriteUInt32LittleEndian(b[8..], Len);
-        BinaryPrimitives.WriteUInt32LittleEndian(b[12..], 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[12..], Aux);
     }
 }
 
@@ -144,7 +146,7 @@ public static class CtlReply
     }
 }
 
-/// <summary>struct vk_ifaddr: one entry of a GETIFADDRS answer (104 bytes).</summary>
+/// <summary>struct vk_ifaddr: one entry of a GETIFADDRS answer (100 bytes).</summary>
 public static class IfAddrEntry
 {
     public const int Size = 16 + 4 + 4 + 2 + 1 + 1 + 2 + 2 + 4 + 32 + 32;

@@ -42,6 +42,9 @@ public sealed class ControlHandler
         }
         switch (req.Op)
         {
+            case CtlOp.Connect when sk != null && p.Length == 0:
+                // connect(AF_UNSPEC): forget the destination, no autobind
+                return Reply(_engine.Disconnect(sk));
             case CtlOp.Bind:
             case CtlOp.Connect:
             {
@@ -77,7 +80,8 @@ public sealed class ControlHandler
             {
                 if (p.Length < 4) return Reply(-Errno.EINVAL);
                 uint request = BinaryPrimitives.ReadUInt32LittleEndian(p);
-                int r = _ioctl.Handle(net, _engine.IsPrivileged(uid), request, p[4..], out var outp);
+                // an ioctl on an emulated netlink socket acts in that socket's namespace
+                int r = _ioctl.Handle(sk?.Net ?? net, _engine.IsPrivileged(uid), (int)req.Aux, request, p[4..], out var outp);
                 return CtlReply.Build(r, outp);
             }
             case CtlOp.NameToIndex:

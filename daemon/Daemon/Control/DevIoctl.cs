@@ -13,8 +13,9 @@ public sealed class DevIoctl(NetlinkEngine engine)
 {
     private const int IfreqSize = 40;
 
-    public int Handle(Net net, bool privileged, uint request, ReadOnlySpan<byte> ifreqIn, out byte[] ifreq)
+    public int Handle(Net net, bool privileged, int family, uint request, ReadOnlySpan<byte> ifreqIn, out byte[] ifreq)
     {
+        if (request == SIOCGIFCONF) return IfConf(net, family, ifreqIn, out ifreq);
         ifreq = new byte[IfreqSize];
         ifreqIn[..Math.Min(IfreqSize, ifreqIn.Length)].CopyTo(ifreq);
         var u = ifreq.AsSpan(16);
@@ -35,7 +36,9 @@ public sealed class DevIoctl(NetlinkEngine engine)
         var dev = net.GetDevice(name);
         switch (request)
         {
+            // devinet_ioctl: only AF_INET sockets know these
             case SIOCGIFADDR: case SIOCGIFDSTADDR: case SIOCGIFBRDADDR: case SIOCGIFNETMASK:
+                if (family != AF_INET) return -Errno.ENOTTY;
                 return InetGet(net, name, request, u);
         }
         if (dev == null) return -Errno.ENODEV;
@@ -105,6 +108,33 @@ public sealed class DevIoctl(NetlinkEngine engine)
                 // address setting through ioctls, ethtool, bridge and wireless ioctls: not provided
                 return request is >= 0x8900 and <= 0x89ff ? -Errno.EOPNOTSUPP : -Errno.ENOTTY;
         }
+    }
+
+    /// <summary>SIOCGIFCONF (inet_gifconf): one struct ifreq (name + AF_INET address) per IPv4
+    /// address, by device; the answer is the length the whole list needs and the entries that fit.</summary>
+    private static int IfConf(Net net, int family, ReadOnlySpan<byte> arg, out byte[] entries)
+    {
+        entries = [];
+        if (family != AF_INET && family != AF_NETLINK && family != AF_UNIX && family != AF_PACKET && family != AF_INET6)
+            return -Errno.ENOTTY;
+        int room = arg.Length >= 4 ? BinaryPrimitives.ReadInt32LittleEndian(arg) : 0;
+        var all = new List<byte[]>();
+        foreach (var dev in net.Devices)
+        {
+            if (dev.Ip4 == null) continue;
+            foreach (var a in dev.Ip4.Addrs)
+            {
+                var e = new byte[IfreqSize];
+                Encoding.UTF8.GetBytes(a.Label, e.AsSpan(0, 15));
+                BinaryPrimitives.WriteUInt16LittleEndian(e.AsSpan(16), (ushort)AF_INET);
+                BinaryPrimitives.WriteUInt32BigEndian(e.AsSpan(20), a.Local);
+                all.Add(e);
+            }
+        }
+        int fit = Math.Max(0, Math.Min(all.Count, room / IfreqSize));
+        entries = new byte[fit * IfreqSize];
+        for (int i = 0; i < fit; i++) all[i].CopyTo(entries, i * IfreqSize);
+        return all.Count * IfreqSize;
     }
 
     private int Done(Net net, KErr e)

@@ -105,6 +105,14 @@ public sealed class NetlinkEngine
         return 0;
     }
 
+    /// <summary>netlink_connect with AF_UNSPEC: the socket is disconnected.</summary>
+    public int Disconnect(NetlinkSock sk)
+    {
+        sk.DstPid = 0;
+        sk.DstGroup = 0;
+        return 0;
+    }
+
     /// <summary>netlink_setsockopt (SOL_NETLINK).</summary>
     public int SetSockOpt(NetlinkSock sk, int level, int name, ReadOnlySpan<byte> val)
     {

@@ -1,0 +1,162 @@
+/*
+ * vk_proto.h - the frame format between the VirtKernel preload shim and the daemon.
+ *
+ * Mirrored in protocol/Shim/ShimFrames.cs; the two must change together.
+ * All integers are in host byte order (both ends run on the same machine).
+ *
+ * Transport: one Unix SOCK_SEQPACKET listening socket (the daemon's socket path).
+ * Two kinds of connections are made to it:
+ *
+ *  - a DATA connection per emulated netlink socket. Its fd *is* the fd the application
+ *    gets from socket(AF_NETLINK, ...), so poll/select/epoll, O_NONBLOCK, fork and
+ *    dup work natively; closing the last copy closes the netlink socket in the daemon.
+ *    First frame (client -> daemon): struct vk_hello; answer: struct vk_rx with
+ *    op = VK_RX_HELLO. After that, every client frame is struct vk_tx + netlink bytes,
+ *    every daemon frame is struct vk_rx + netlink bytes (exactly one datagram the
+ *    application would have received from the kernel).
+ *
+ *  - a CONTROL connection per process (opened lazily, reopened after fork), for calls
+ *    that need an answer and must not interleave with netlink data: bind, connect,
+ *    getsockname, sockopts, interface ioctls, if_nametoindex & co. First frame:
+ *    struct vk_hello with kind VK_CONN_CONTROL; answer: struct vk_ctl_rep.
+ *    Then request = struct vk_ctl_req + payload, answer = struct vk_ctl_rep + payload.
+ *    Before answering any request naming a socket (sock_id != 0), the daemon first
+ *    processes every frame the client already sent on that socket's data connection,
+ *    so a control call is ordered after the sends that preceded it (VK_CTL_SYNC is a
+ *    request that does only that).
+ */
+#ifndef VK_PROTO_H
+#define VK_PROTO_H
+
+#include <stdint.h>
+
+#define VK_MAGIC 0x4c4e4b56u /* "VKNL" */
+#define VK_VERSION 1
+
+enum vk_conn_kind {
+    VK_CONN_DATA = 1,
+    VK_CONN_CONTROL = 2,
+};
+
+/* First frame on every connection. Followed by netns_len bytes naming the caller's current
+ * network namespace (empty = the daemon's initial namespace). */
+struct vk_hello {
+    uint32_t magic;     /* VK_MAGIC */
+    uint16_t version;   /* VK_VERSION */
+    uint16_t kind;      /* enum vk_conn_kind */
+    int32_t pid;        /* getpid() of the caller: the kernel autobinds a netlink socket to its tgid */
+    int32_t protocol;   /* DATA: the netlink protocol (NETLINK_ROUTE = 0); CONTROL: 0 */
+    int32_t type;       /* DATA: SOCK_RAW or SOCK_DGRAM (without flags); CONTROL: 0 */
+    uint32_t netns_len; /* bytes of namespace token following this header */
+};
+
+/* ---- DATA connection, client -> daemon ---- */
+enum vk_tx_op {
+    VK_TX_DATA = 1, /* payload: the bytes the application sent (may hold several netlink messages) */
+};
+
+struct vk_tx {
+    uint32_t op;         /* enum vk_tx_op */
+    uint32_t dst_pid;    /* nl_pid of the destination (msg_name, else the connected one, else 0 = kernel) */
+    uint32_t dst_groups; /* nl_groups of the destination */
+    uint32_t reserved;   /* 0 */
+};
+
+/* ---- DATA connection, daemon -> client ---- */
+enum vk_rx_op {
+    VK_RX_DATA = 1,    /* payload: one netlink datagram */
+    VK_RX_OVERRUN = 2, /* no payload: the socket lost messages; recv must fail with ENOBUFS once */
+    VK_RX_HELLO = 3,   /* answer to vk_hello: a = socket id (>0), c = 0 or -errno (socket() fails with it) */
+};
+
+#define VK_RX_F_NSID 0x1    /* nsid is valid: deliver a NETLINK_LISTEN_ALL_NSID cmsg holding it */
+#define VK_RX_F_PKTINFO 0x2 /* deliver a NETLINK_PKTINFO cmsg holding `group` */
+
+struct vk_rx {
+    uint16_t op;    /* enum vk_rx_op */
+    uint16_t flags; /* VK_RX_F_* */
+    uint32_t a;     /* DATA: source nl_pid (0 = kernel); HELLO: socket id */
+    uint32_t group; /* DATA: multicast group number the datagram was sent to (0 = unicast) */
+    int32_t c;      /* DATA: nsid (with VK_RX_F_NSID); HELLO: 0 or -errno */
+};
+
+/* ---- CONTROL connection ---- */
+enum vk_ctl_op {
+    VK_CTL_BIND = 1,        /* sock; in: {u32 pid, u32 groups}; out: {u32 portid, u32 groups} */
+    VK_CTL_CONNECT = 2,     /* sock; in: {u32 pid, u32 groups}; out: - (autobinds like the kernel);
+                             * no payload = connect(AF_UNSPEC): disconnect, no autobind */
+    VK_CTL_GETSOCKNAME = 3, /* sock; out: {u32 portid, u32 groups} (groups = first 32 as a mask) */
+    VK_CTL_SETSOCKOPT = 4,  /* sock; in: {i32 level, i32 name} + value bytes; out: - */
+    VK_CTL_GETSOCKOPT = 5,  /* sock; in: {i32 level, i32 name, u32 optlen}; out: value bytes (ret = full length) */
+    VK_CTL_SYNC = 6,        /* sock; out: - ; returns once earlier data frames were processed */
+    VK_CTL_IOCTL = 7,       /* sock = the emulated socket the ioctl was made on (the ioctl acts in its
+                             * namespace), else 0; aux = AF_* of that socket; in: {u32 request} +
+                             * the argument; out: the argument to copy back; see below */
+    VK_CTL_NAMETOINDEX = 8, /* sock 0; in: name (no NUL needed); ret = ifindex or -ENODEV */
+    VK_CTL_INDEXTONAME = 9, /* sock 0; in: {u32 ifindex}; out: name bytes without NUL, or -ENXIO */
+    VK_CTL_NAMEINDEX = 10,  /* sock 0; out: n x {u32 ifindex, char name[16]} in ifindex order */
+    VK_CTL_GETIFADDRS = 11, /* sock 0; out: n x struct vk_ifaddr */
+    VK_CTL_STATUS = 12,     /* sock 0; out: a text summary of the daemon (vk status) */
+    VK_CTL_SHUTDOWN = 13,   /* sock 0; the daemon stops (vk stop); -EPERM for users who may not
+                             * change state */
+};
+
+struct vk_ctl_req {
+    uint32_t op;      /* enum vk_ctl_op */
+    uint32_t sock_id; /* the data connection's socket id, 0 when the call names none. Ids are
+                       * daemon-wide: after fork, a child names the sockets it inherited on its
+                       * own control connection */
+    uint32_t len;     /* payload bytes following */
+    uint32_t aux;     /* VK_CTL_IOCTL: the address family of the socket the ioctl was made on
+                       * (AF_NETLINK for an emulated socket); 0 for every other op */
+};
+
+struct vk_ctl_rep {
+    int32_t ret; /* >= 0 success (op-specific value), < 0 = -errno */
+    uint32_t len; /* payload bytes following */
+    uint32_t reserved[2];
+};
+
+/* VK_CTL_IOCTL payload: u32 request, then the argument as the kernel would copy it in from the
+ * caller; its size (payload length - 4) depends on the request and the family (x86_64 sizes):
+ *   struct ifreq (40)      most SIOC[GS]IF*, SIOCGIFINDEX/NAME, SIOC[GS]IFTXQLEN, SIOC[GS]IFMAP,
+ *                          SIOCADD/DELMULTI, SIOCETHTOOL, SIOCGMIIPHY/REG, SIOCSMIIREG, SIOCWANDEV,
+ *                          SIOC[GS]HWTSTAMP, bonding (0x8990..0x8995), SIOCBRADDIF/DELIF,
+ *                          SIOCDEVPRIVATE..+15. ifr_data, where the request uses it, is a
+ *                          pointer into the caller's memory: meaningless to the daemon.
+ *   struct in6_ifreq (24)  SIOCSIFADDR, SIOCDIFADDR, SIOCSIFDSTADDR on an AF_INET6 socket
+ *   struct iwreq (32)      wireless, 0x8b00..0x8bff
+ *   char[16] (16)          SIOCBRADDBR/SIOCBRDELBR: the bridge name, NUL padded
+ *   struct arpreq (68)     SIOC[DGS]ARP, SIOC[DGS]RARP
+ *   struct rtentry (120)   SIOCADDRT/SIOCDELRT (AF_INET6 socket: struct in6_rtmsg (80)); rt_dev
+ *                          is a pointer into the caller's memory
+ *   unsigned long[3] (24)  SIOCGIFBR/SIOCSIFBR
+ *   vlan_ioctl_args (56)   SIOCGIFVLAN/SIOCSIFVLAN
+ *   i32 ifc_len (4)        SIOCGIFCONF: the caller's buffer length (0 when ifc_buf is NULL).
+ *                          Answer: ret = bytes the whole list needs (n x 40), payload = the
+ *                          struct ifreq entries (ifr_name + ifr_addr) that fit whole in ifc_len.
+ *                          The shim sets ifc_len (to ret when ifc_buf is NULL) and returns 0.
+ *   nothing (0)            any other request of 0x8900..0x89ff.
+ * Never sent: the socket-level requests 0x8901..0x8907, SIOCOUTQNSD, SIOCGSKNS and
+ * SIOCPROTOPRIVATE..+15 (passed to the real socket; on an emulated socket answered by the
+ * shim). The answer is ret = 0 or -errno (ENOTTY for what the socket's family has not); the
+ * shim copies back at most the argument's size. */
+
+/* One entry of VK_CTL_GETIFADDRS, in the order glibc's getifaddrs returns them: an AF_PACKET
+ * entry per link (ifindex order), then the AF_INET and AF_INET6 addresses. */
+struct vk_ifaddr {
+    char name[16];
+    uint32_t flags;     /* IFF_* of the link */
+    uint32_t ifindex;
+    uint16_t family;    /* AF_PACKET, AF_INET or AF_INET6 */
+    uint8_t prefixlen;  /* AF_INET/AF_INET6 */
+    uint8_t addr_len;   /* AF_PACKET: hardware address length */
+    uint16_t hatype;    /* AF_PACKET: ARPHRD_* */
+    uint16_t reserved;
+    uint32_t scope_id;  /* AF_INET6 link-local: the ifindex */
+    uint8_t addr[32];   /* AF_PACKET: hw address; AF_INET: 4 bytes; AF_INET6: 16 bytes */
+    uint8_t broad[32];  /* AF_PACKET: broadcast hw address; AF_INET/AF_INET6: broadcast or peer
+                         * (IFF_POINTOPOINT); all zero = none (ifa_broadaddr NULL) */
+};
+
+#endif
