@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using Mono.Unix.Native;
+
+namespace VirtKernel.Tests.E2E;
+
+/// <summary>What the end-to-end tests need to run the real clients against a real daemon: the built
+/// daemon and shim, copied where an unprivileged user can read them, and the user the clients (and
+/// the daemons) run as — 65534 when the tests run as root, as users of VirtKernel will.</summary>
+public sealed class VkEnvironment : IDisposable
+{
+    public const string Ip = "/usr/sbin/ip";
+
+    public string RepoRoot { get; }
+    public string Dir { get; }
+    public string DaemonDll { get; }
+    public string Shim { get; }
+    /// <summary>uid/gid the clients and daemons run as; null = as the test process itself.</summary>
+    public (uint Uid, uint Gid)? RunAs { get; }
+
+    public VkEnvironment()
+    {
+        RepoRoot = FindRoot();
+        string built = Path.Combine(RepoRoot, "daemon", "Daemon", "bin", "Release", "net10.0");
+        string shim = Path.Combine(RepoRoot, "shim", "build", "libvkshim.so");
+        if (!File.Exists(Path.Combine(built, "vk.dll")) || !File.Exists(shim))
+            throw new InvalidOperationException("build the daemon and the shim first (./vk build)");
+        Dir = Directory.CreateTempSubdirectory("vk-e2e-").FullName;
+        Syscall.chmod(Dir, (FilePermissions)Convert.ToUInt32("755", 8));
+        var daemonDir = Path.Combine(Dir, "daemon");
+        CopyDir(built, daemonDir);
+        Shim = Path.Combine(Dir, "libvkshim.so");
+        File.Copy(shim, Shim);
+        DaemonDll = Path.Combine(daemonDir, "vk.dll");
+        if (Syscall.getuid() == 0) RunAs = (65534, 65534);
+        foreach (var p in Directory.EnumerateFileSystemEntries(Dir, "*", SearchOption.AllDirectories).Append(Dir))
+            Syscall.chmod(p, (FilePermissions)Convert.ToUInt32(Directory.Exists(p) ? "755" : "644", 8));
+    }
+
+    /// <summary>A directory the client user owns, for one daemon's socket.</summary>
+    public string NewSocketDir()
+    {
+        var d = Directory.CreateTempSubdirectory("vk-sock-").FullName;
+        if (RunAs is var (uid, gid)) Syscall.chown(d, uid, gid);
+        Syscall.chmod(d, FilePermissions.S_IRWXU);
+        return d;
+    }
+
+    /// <summary>A process started as the test user (via setpriv when root), with stderr merged into
+    /// stdout at the descriptor level so their order is kept.</summary>
+    public ProcessStartInfo Command(IEnumerable<string> argv, string? socket, bool shim)
+    {
+        var psi = new ProcessStartInfo
+        {
+            FileName = "/bin/sh",
+            RedirectStandardOutput = true,
+            RedirectStandardError = false,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add("exec \"$@\" 2>&1");
+        psi.ArgumentList.Add("sh");
+        if (RunAs is var (uid, gid))
+        {
+            foreach (var a in new[] { "setpriv", $"--reuid={uid}", $"--regid={gid}", "--clear-groups" }) psi.ArgumentList.Add(a);
+        }
+        foreach (var a in argv) psi.ArgumentList.Add(a);
+        psi.Environment.Clear();
+        psi.Environment["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin";
+        psi.Environment["LC_ALL"] = "C";
+        psi.Environment["HOME"] = Dir;
+        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        psi.Environment["DOTNET_NOLOGO"] = "1";
+        if (Environment.GetEnvironmentVariable("DOTNET_ROOT") is { } root) psi.Environment["DOTNET_ROOT"] = root;
+        if (socket != null) psi.Environment["VIRTKERNEL_SOCKET"] = socket;
+        if (shim) psi.Environment["LD_PRELOAD"] = Shim;
+        return psi;
+    }
+
+    /// <summary>Runs a command to completion: its combined output and exit status.</summary>
+    public (string Output, int Status) Run(IEnumerable<string> argv, string? socket, bool shim = true, int timeoutMs = 30_000)
+    {
+        using var p = Process.Start(Command(argv, socket, shim))!;
+        p.StandardInput.Close();
+        var output = p.StandardOutput.ReadToEndAsync();
+        if (!p.WaitForExit(timeoutMs))
+        {
+            p.Kill(entireProcessTree: true);
+            p.WaitForExit();
+            return (output.Result + "\n[timed out]\n", 124);
+        }
+        return (output.Result, p.ExitCode);
+    }
+
+    private static string FindRoot()
+    {
+        var d = new DirectoryInfo(AppContext.BaseDirectory);
+        while (d != null && !File.Exists(Path.Combine(d.FullName, "VirtKernel.sln"))) d = d.Parent;
+        return d?.FullName ?? throw new InvalidOperationException("cannot find the repository root");
+    }
+
+    private static void CopyDir(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var f in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var dst = Path.Combine(to, Path.GetRelativePath(from, f));
+            Directory.CreateDirectory(Path.GetDirectoryName(dst)!);
+            File.Copy(f, dst);
+        }
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Dir, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+}
+
+/// <summary>One VirtKernel daemon (`vk serve`) running as the test user on its own socket.</summary>
+public sealed class DaemonProcess : IDisposable
+{
+    private readonly Process _p;
+    private readonly string _sockDir;
+    public string Socket { get; }
+
+    public DaemonProcess(VkEnvironment env)
+    {
+        _sockDir = env.NewSocketDir();
+        Socket = Path.Combine(_sockDir, "vk.sock");
+        var psi = env.Command(["dotnet", env.DaemonDll, "serve", "--socket", Socket], null, shim: false);
+        psi.RedirectStandardOutput = true;
+        _p = Process.Start(psi)!;
+        _p.StandardInput.Close();
+        var sw = Stopwatch.StartNew();
+        while (!File.Exists(Socket))
+        {
+            if (_p.HasExited) throw new InvalidOperationException("vk serve exited: " + _p.StandardOutput.ReadToEnd());
+            if (sw.Elapsed > TimeSpan.FromSeconds(30)) throw new TimeoutException("vk serve did not start");
+            Thread.Sleep(10);
+        }
+    }
+
+    public bool Exited => _p.HasExited;
+
+    public void Dispose()
+    {
+        if (!_p.HasExited)
+        {
+            Syscall.kill(_p.Id, Signum.SIGTERM);
+            if (!_p.WaitForExit(5000)) _p.Kill(entireProcessTree: true);
+        }
+        _p.Dispose();
+        try { Directory.Delete(_sockDir, recursive: true); }
+        catch (IOException) { }
+    }
+}
