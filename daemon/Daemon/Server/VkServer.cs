@@ -134,6 +134,9 @@ public sealed unsafe class VkServer : IDisposable
 
     // ---- the loop ------------------------------------------------------------------------------
 
+    private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 10_000; // 100 µs
+    private long _lastActivity;
+
     public void Run()
     {
         var events = stackalloc Libc.EpollEvent[256];
@@ -142,7 +145,16 @@ public sealed unsafe class VkServer : IDisposable
             int timeout = -1;
             if (_kernel.Timers.NextDue is long due)
                 timeout = (int)Math.Clamp(due - _kernel.Clock.NowMs, 0, int.MaxValue);
-            int n = Libc.epoll_wait(_epfd, events, 256, timeout);
+            // Right after a request the next one usually follows within microseconds (ip -batch,
+            // a dump's next datagram): poll briefly before sleeping, which saves a wakeup per request.
+            int n = 0;
+            if (_lastActivity != 0)
+            {
+                long spinUntil = _lastActivity + SpinTicks;
+                while ((n = Libc.epoll_wait(_epfd, events, 256, 0)) == 0 && System.Diagnostics.Stopwatch.GetTimestamp() < spinUntil) { }
+            }
+            if (n == 0) n = Libc.epoll_wait(_epfd, events, 256, timeout);
+            _lastActivity = n > 0 ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             if (n < 0)
             {
                 if (Libc.Errno == Libc.EINTR) continue;

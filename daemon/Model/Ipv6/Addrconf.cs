@@ -603,20 +603,36 @@ public static class Addrconf
         return v;
     }
 
-    /// <summary>ipv6_generate_stable_address (RFC 7217): SHA-1 over the secret, the prefix, the
-    /// hardware address and the DAD counter; the low 64 bits of the digest become the interface id.</summary>
+    /// <summary>ipv6_generate_stable_address (RFC 7217): one SHA-1 block transform over {secret,
+    /// prefix[0..8], perm_addr[32], dad_count}; the first two digest words, stored in host (little
+    /// endian) order as the kernel does, become the interface id. Reserved ids retry with the next
+    /// dad_count, up to idgen_retries (3).</summary>
     public static ulong? GenerateStable(UInt128 secret, UInt128 prefix, NetDevice dev, int dadCount)
     {
-        Span<byte> data = stackalloc byte[16 + 8 + 32 + 1];
-        data.Clear();
-        Inet.V6(secret, data);
+        Span<byte> block = stackalloc byte[64];
+        Span<uint> digest = stackalloc uint[5];
         Span<byte> p = stackalloc byte[16];
-        Inet.V6(prefix, p);
-        p[..8].CopyTo(data[16..]);
-        dev.DevAddr.AsSpan(0, Math.Min(32, dev.DevAddr.Length)).CopyTo(data[24..]);
-        data[56] = (byte)dadCount;
-        var digest = System.Security.Cryptography.SHA1.HashData(data);
-        ulong iid = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(digest.AsSpan(0, 8));
-        return iid;
+        Span<byte> iid = stackalloc byte[8];
+        for (; dadCount <= 3; dadCount++)
+        {
+            block.Clear();
+            Inet.V6(secret, block);
+            Inet.V6(prefix, p);
+            p[..8].CopyTo(block[16..]);
+            dev.PermAddr.AsSpan(0, Math.Min(dev.PermAddr.Length, Math.Min(32, (int)dev.AddrLen))).CopyTo(block[24..]);
+            block[56] = (byte)dadCount;
+            Sha1.TransformOneBlock(block, digest);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(iid, digest[0]);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(iid[4..], digest[1]);
+            ulong id = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(iid);
+            if (!ReservedInterfaceId(id)) return id;
+        }
+        return null;
     }
+
+    /// <summary>ipv6_reserved_interfaceid: the subnet-router anycast id and the reserved ranges.</summary>
+    public static bool ReservedInterfaceId(ulong id) =>
+        id == 0 ||
+        (id & 0xffff_ffff_fe00_0000UL) == 0x0200_5eff_fe00_0000UL ||
+        (id & 0xffff_ffff_ffff_ff80UL) == 0xfdff_ffff_ffff_ff80UL;
 }
