@@ -121,8 +121,18 @@ struct vk_sock *vk_sock_new(uint32_t id, int type, int protocol)
     s->id = id;
     s->type = type;
     s->protocol = protocol;
+    s->nonblock = -1;
     vk_sockopt_init(s);
     return s;
+}
+
+void vk_sock_note_nonblock(int fd, int on)
+{
+    struct vk_sock *s = vk_sock_get(fd);
+    if (s == NULL)
+        return;
+    __atomic_store_n(&s->nonblock, on ? 1 : 0, __ATOMIC_RELEASE);
+    vk_sock_put(s);
 }
 
 int vk_fd_set(int fd, struct vk_sock *s)

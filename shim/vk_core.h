@@ -131,6 +131,8 @@ struct vk_sock {
     int type;          /* SOCK_RAW or SOCK_DGRAM */
     int protocol;      /* NETLINK_* */
     int dirty;         /* sent since the last VK_CTL_SYNC (atomic) */
+    int nonblock;      /* O_NONBLOCK of the open file description as this process last set or
+                        * read it: -1 unknown, 0, 1 (atomic); saves an fcntl per receive */
     /* Everything below is protected by vk_lock() (one process-wide lock, never held across a
      * blocking call, so that fork can take it and the child finds the state consistent). */
     uint32_t dst_pid, dst_groups; /* connect()ed destination (nl_groups as given) */
@@ -157,6 +159,8 @@ int vk_fd_is_emulated(int fd);
 struct vk_sock *vk_sock_get(int fd);
 void vk_sock_put(struct vk_sock *s);
 struct vk_sock *vk_sock_new(uint32_t id, int type, int protocol);
+/* Remember O_NONBLOCK of fd's socket after fcntl(F_SETFL)/ioctl(FIONBIO) changed it. */
+void vk_sock_note_nonblock(int fd, int on);
 /* Make fd refer to s (takes its own reference; s may be NULL to clear). Returns -errno. */
 int vk_fd_set(int fd, struct vk_sock *s);
 /* fd was just handed out by a call the shim passed through (socket, accept, dup, ...): drop a

@@ -9,6 +9,7 @@
 #include "vk_core.h"
 
 #include <fcntl.h>
+#include <stdint.h>
 #include <linux/close_range.h>
 #include <sys/syscall.h>
 
@@ -77,6 +78,12 @@ VK_EXPORT int dup3(int oldfd, int newfd, int flags)
  * value (what socket_wrapper and glibc itself do). */
 static int vk_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg)
 {
+    if (cmd == F_SETFL) {
+        int r = real(fd, cmd, arg);
+        if (r == 0 && !vk_in_vfork_child() && vk_fd_is_emulated(fd))
+            vk_sock_note_nonblock(fd, ((int)(intptr_t)arg & O_NONBLOCK) != 0);
+        return r;
+    }
     if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
         return real(fd, cmd, arg);
     int newfd = real(fd, cmd, arg);

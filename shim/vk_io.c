@@ -12,6 +12,7 @@
 #include "vk_core.h"
 
 #include <fcntl.h>
+#include <time.h>
 #include <linux/netlink.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -203,12 +204,28 @@ static void vk_put_cmsg(struct msghdr *msg, size_t *used, int level, int type, c
     *used += space < cap - *used ? space : cap - *used;
 }
 
-static int vk_fd_nonblocking(int fd)
+static int vk_fd_nonblocking(struct vk_sock *s, int fd)
 {
+    int known = __atomic_load_n(&s->nonblock, __ATOMIC_ACQUIRE);
+    if (known >= 0)
+        return known;
     int saved = errno;
     int fl = libc_fcntl(fd, F_GETFL);
     errno = saved;
-    return fl >= 0 && (fl & O_NONBLOCK);
+    int on = fl >= 0 && (fl & O_NONBLOCK);
+    __atomic_store_n(&s->nonblock, on, __ATOMIC_RELEASE);
+    return on;
+}
+
+/* How long a blocking receive right after a send polls before it sleeps: the daemon usually
+ * answers within microseconds, and not sleeping saves the wakeup on both sides. */
+#define VK_SPIN_NS 50000L
+
+static long vk_elapsed_ns(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec);
 }
 
 /* netlink_recvmsg. msg is the application's; flags its recv flags. */
@@ -221,9 +238,15 @@ static ssize_t vk_recv_sock(struct vk_sock *s, int fd, struct msghdr *msg, int f
 
     /* A non-blocking receive right after a send must see the answers (errors, ACKs) that the
      * kernel would have queued synchronously inside that send (iproute2's rtnl_send_check). */
-    if (__atomic_load_n(&s->dirty, __ATOMIC_ACQUIRE) &&
-        ((kflags & MSG_DONTWAIT) || vk_fd_nonblocking(fd)))
+    int dirty = __atomic_load_n(&s->dirty, __ATOMIC_ACQUIRE);
+    int nonblocking = (kflags & MSG_DONTWAIT) || vk_fd_nonblocking(s, fd);
+    if (dirty && nonblocking)
         vk_sock_sync(s);
+    /* a blocking receive waiting for the answer to a send: poll briefly first */
+    int spin = dirty && !nonblocking;
+    struct timespec t0;
+    if (spin)
+        clock_gettime(CLOCK_MONOTONIC, &t0);
 
     struct vk_rx rx;
     struct iovec stack[VK_IOV_STACK + 1];
@@ -236,7 +259,14 @@ static ssize_t vk_recv_sock(struct vk_sock *s, int fd, struct msghdr *msg, int f
         memset(&m, 0, sizeof(m));
         m.msg_iov = v;
         m.msg_iovlen = msg->msg_iovlen + 1;
-        r = libc_recvmsg(fd, &m, kflags);
+        int saved = errno;
+        r = libc_recvmsg(fd, &m, spin ? kflags | MSG_DONTWAIT : kflags);
+        if (r < 0 && spin && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            errno = saved;
+            if (vk_elapsed_ns(&t0) >= VK_SPIN_NS)
+                spin = 0; /* now sleep until the answer comes */
+            continue;
+        }
         if (r <= 0)
             break; /* error, or 0 = the daemon closed: EOF, as "EOF on netlink" */
         if (r < (ssize_t)sizeof(rx)) {

@@ -58,6 +58,8 @@ static int vk_netlink_socket(int type, int protocol)
     }
 
     struct vk_sock *s = vk_sock_new(rx.a, base, protocol);
+    if (s != NULL)
+        s->nonblock = (flags & SOCK_NONBLOCK) ? 1 : 0;
     err = s != NULL ? vk_fd_set(fd, s) : -ENOMEM;
     vk_sock_put(s); /* the table holds its own reference */
     if (err < 0) {

@@ -20,10 +20,13 @@ public sealed class VkEnvironment : IDisposable
     public VkEnvironment()
     {
         RepoRoot = FindRoot();
-        string built = Path.Combine(RepoRoot, "daemon", "Daemon", "bin", "Release", "net10.0");
+        // the daemon built with this test assembly (a project reference): never a stale copy
+        string built = AppContext.BaseDirectory;
         string shim = Path.Combine(RepoRoot, "shim", "build", "libvkshim.so");
-        if (!File.Exists(Path.Combine(built, "vk.dll")) || !File.Exists(shim))
-            throw new InvalidOperationException("build the daemon and the shim first (./vk build)");
+        if (!File.Exists(Path.Combine(built, "vk.dll")) || !File.Exists(Path.Combine(built, "vk.runtimeconfig.json")))
+            throw new InvalidOperationException("the daemon (vk.dll) is not next to the test assembly");
+        if (!File.Exists(shim))
+            throw new InvalidOperationException("build the shim first (make -C shim)");
         Dir = Directory.CreateTempSubdirectory("vk-e2e-").FullName;
         Syscall.chmod(Dir, (FilePermissions)Convert.ToUInt32("755", 8));
         var daemonDir = Path.Combine(Dir, "daemon");
