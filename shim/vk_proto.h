@@ -59,7 +59,15 @@ struct vk_tx {
     uint32_t op;         /* enum vk_tx_op */
     uint32_t dst_pid;    /* nl_pid of the destination (msg_name, else the connected one, else 0 = kernel) */
     uint32_t dst_groups; /* nl_groups of the destination */
-    uint32_t reserved;   /* 0 */
+    uint32_t nsfd_count; /* struct vk_nsfd entries between this header and the netlink bytes */
+};
+
+/* The sending process's open namespace handles (fds opened on a path of the state directory,
+ * see "Namespaces" below): how the daemon resolves IFLA_NET_NS_FD and NETNSA_FD values, which are
+ * file descriptors of the client. Sent with every data frame while the process has any. */
+struct vk_nsfd {
+    int32_t fd;
+    uint32_t netns; /* the daemon's namespace id */
 };
 
 /* ---- DATA connection, daemon -> client ---- */
@@ -97,6 +105,21 @@ enum vk_ctl_op {
     VK_CTL_NAMEINDEX = 10,  /* sock 0; out: n x {u32 ifindex, char name[16]} in ifindex order */
     VK_CTL_GETIFADDRS = 11, /* sock 0; out: n x struct vk_ifaddr */
     VK_CTL_STATUS = 12,     /* sock 0; out: a text summary of the daemon (vk status) */
+    /* Namespaces (see below). The caller's current namespace is the one its hello named, then
+     * what these calls made it. */
+    VK_CTL_NETNS_UNSHARE = 20, /* unshare(CLONE_NEWNET): ret = the new namespace's id, which becomes
+                                * the caller's (process pid of the hello) current namespace */
+    VK_CTL_NETNS_SETNS = 21,   /* in: {u32 netns}; setns: the caller's current namespace; ret 0 or
+                                * -EINVAL (no such namespace) */
+    VK_CTL_NETNS_RESOLVE = 22, /* in: {u64 st_dev, u64 st_ino} of an open handle; ret = namespace id,
+                                * or -EINVAL when it is not a namespace handle */
+    VK_CTL_NETNS_BIND = 23,    /* in: {u32 netns} + NAME (no NUL): mount --bind of a namespace onto
+                                * STATE/netns/NAME: the file becomes that namespace's handle (a hard
+                                * link to STATE/ns/ID) and the name keeps the namespace alive */
+    VK_CTL_NETNS_UNBIND = 24,  /* in: NAME: umount of STATE/netns/NAME: the name no longer holds the
+                                * namespace (the file stays until unlinked); -EINVAL if not bound */
+    VK_CTL_NETNS_OF_PID = 25,  /* in: {i32 pid}; ret = the namespace id that process is in (the
+                                * initial one for processes the daemon never heard of), -ESRCH */
     VK_CTL_SHUTDOWN = 13,   /* sock 0; the daemon stops (vk stop); -EPERM for users who may not
                              * change state */
 };
@@ -158,5 +181,19 @@ struct vk_ifaddr {
     uint8_t broad[32];  /* AF_PACKET: broadcast hw address; AF_INET/AF_INET6: broadcast or peer
                          * (IFF_POINTOPOINT); all zero = none (ifa_broadaddr NULL) */
 };
+
+/* ---- Namespaces ----
+ * The daemon keeps a state directory next to its socket: SOCKET + ".d" (e.g. vk.sock.d), with
+ *   STATE/ns/ID     one handle file per namespace (ID = the daemon's decimal namespace id, 0 =
+ *                   the initial namespace); /proc/self/ns/net of a process in namespace ID stands
+ *                   for this file, so stat() gives the same st_dev/st_ino as the kernel's nsfs
+ *                   inode would for every path naming that namespace;
+ *   STATE/netns/    what /run/netns and /var/run/netns are for shimmed processes: `ip netns add`
+ *                   creates STATE/netns/NAME (O_CREAT|O_EXCL) and "bind mounts" the namespace onto
+ *                   it (VK_CTL_NETNS_BIND turns it into a hard link of STATE/ns/ID).
+ * A process's current namespace travels in VIRTKERNEL_NETNS (decimal id; unset or empty = 0),
+ * which the shim keeps up to date and forces into the environment of every program it execs.
+ * A namespace lives while a name, an open netlink socket in it, or a live process in it (the
+ * daemon watches the processes it was told about) holds it. */
 
 #endif

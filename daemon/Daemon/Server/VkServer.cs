@@ -268,7 +268,8 @@ public sealed unsafe class VkServer : IDisposable
             if (!TxHeader.TryRead(frame, out var tx) || c.Sock == null) return;
             if (tx.Op != TxOp.Data) return;
             // the receive buffer is not reused while the request runs: no copy
-            lock (_kernel.Lock) _engine.Receive(c.Sock, _rbuf.AsMemory(TxHeader.Size, length - TxHeader.Size));
+            int off = tx.PayloadOffset;
+            lock (_kernel.Lock) _engine.Receive(c.Sock, _rbuf.AsMemory(off, length - off));
             return;
         }
         if (c.Kind == ConnKind.Control)
