@@ -65,6 +65,7 @@ public sealed class Rtnetlink
         RtnlLinkHandlers.Register(this);
         RtnlAddrHandlers.Register(this);
         RtnlRouteHandlers.Register(this);
+        RtnlNsidHandlers.Register(this);
     }
 
     public NetlinkEngine Engine { get; }

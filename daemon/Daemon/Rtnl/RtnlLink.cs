@@ -258,8 +258,7 @@ public static class RtnlLinkHandlers
         int err = DecodeCommon(req, tb, cfg);
         if (err < 0) return err;
         var destNet = cfg.TargetNet ?? req.Net;
-        if (cfg.TargetNet != null && cfg.TargetNet != req.Net)
-            return req.Ext.Fail(Errno.EOPNOTSUPP, "Creating a device in another namespace is not supported yet");
+        cfg.SourceNet = req.Net;
         var (dev, ke) = destNet.RtnlNewLink(kind.Ops, cfg, kindConfig);
         if (ke.Failed) return req.Ext.Set(ke, ke.Msg != null && ke.Msg.StartsWith("mtu") ? tb.OffsetOf(IFLA_MTU) : -1);
         _ = dev;
@@ -297,8 +296,11 @@ public static class RtnlLinkHandlers
         {
             if (cfg.TargetNet != null && cfg.TargetNet != net)
             {
-                err = req.Ext.Fail(Errno.EOPNOTSUPP, "Moving a device to another namespace is not supported yet");
-                return err;
+                int newIndex = tb.Has(IFLA_NEW_IFINDEX) ? tb.S32(IFLA_NEW_IFINDEX) : 0;
+                ke = net.DevChangeNetNamespace(dev, cfg.TargetNet, ifname, newIndex);
+                if (ke.Failed) return err = req.Ext.Set(ke);
+                net = dev.Net;
+                status |= DoSetlinkModified;
             }
             if (cfg.Address != null)
             {
@@ -636,7 +638,8 @@ public static class RtnlLinkHandlers
 
     /// <summary>rtnl_fill_ifinfo: one RTM_NEWLINK/RTM_DELLINK message describing <paramref name="dev"/>
     /// as seen from <paramref name="viewer"/>.</summary>
-    public static void FillIfinfo(NlWriter w, NetDevice dev, Net viewer, int type, uint pid, uint seq, uint change, int flags, uint extMask)
+    public static void FillIfinfo(NlWriter w, NetDevice dev, Net viewer, int type, uint pid, uint seq, uint change, int flags, uint extMask,
+        int? newNsid = null, int newIfindex = 0)
     {
         int start = w.BeginMessage(type, flags, seq, pid);
         new IfInfoMsg
@@ -688,6 +691,8 @@ public static class RtnlLinkHandlers
         w.PutU8(IFLA_XDP_ATTACHED, 0);
         w.EndNest(xdp);
         if (dev.Ops.Kind != null || dev.Master != null) LinkFill(w, dev);
+        if (newNsid is int nn) w.PutS32(IFLA_NEW_NETNSID, nn);
+        if (newIfindex != 0) w.PutS32(IFLA_NEW_IFINDEX, newIfindex);
         if (dev.PermAddr.Length >= dev.AddrLen && dev.AddrLen > 0 && !EtherAddr.IsZero(dev.PermAddr.AsSpan(0, dev.AddrLen)))
             w.PutBytes(IFLA_PERM_ADDRESS, dev.PermAddr.AsSpan(0, dev.AddrLen));
         RtnlNetns.FillLinkNetnsid(w, dev, viewer);

@@ -10,7 +10,7 @@ namespace VirtKernel.Daemon.Rtnl;
 /// <summary>Turns model events into RTM_* notifications for the sockets subscribed to the group
 /// (rtnl_notify / nlmsg_notify), with an echo to the requester under NLM_F_ECHO. Messages are built
 /// only when somebody listens. They are queued while the request runs, so they precede its ACK.</summary>
-public sealed class RtnlNotifier : INetEvents
+public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents
 {
     private readonly NetlinkEngine _engine;
     private readonly NlWriter _w = new(4096);
@@ -57,6 +57,29 @@ public sealed class RtnlNotifier : INetEvents
         uint pid = fromReq ? _reqSock!.PortId : 0, seq = fromReq ? _reqHdr.Seq : 0;
         RtnlLinkHandlers.FillIfinfo(_w, dev, net, deleted ? RTM_DELLINK : RTM_NEWLINK, pid, seq, change, 0, 0);
         Notify(net, (uint)RTNLGRP_LINK, fromReq);
+    }
+
+    /// <summary>rtmsg_ifinfo_newnet(RTM_DELLINK): a device left for another namespace.</summary>
+    public void LinkMovedOut(NetDevice dev, int newNsid, int newIfindex)
+    {
+        var net = dev.Net;
+        bool fromReq = CausedBy(RTM_NEWLINK, RTM_SETLINK);
+        if (!Wanted(net, (uint)RTNLGRP_LINK, false)) return;
+        _w.Clear();
+        RtnlLinkHandlers.FillIfinfo(_w, dev, net, RTM_DELLINK, 0, 0, ~0u, 0, 0, newNsid, newIfindex);
+        _ = fromReq;
+        Notify(net, (uint)RTNLGRP_LINK, false);
+    }
+
+    /// <summary>rtnl_net_notifyid.</summary>
+    public void Nsid(Net net, int nsid, Net peer, bool deleted)
+    {
+        bool fromReq = CausedBy(RTM_NEWNSID);
+        if (!Wanted(net, (uint)RTNLGRP_NSID, fromReq)) return;
+        _w.Clear();
+        uint pid = fromReq ? _reqSock!.PortId : 0, seq = fromReq ? _reqHdr.Seq : 0;
+        RtnlNsidHandlers.Fill(_w, deleted ? RTM_DELNSID : RTM_NEWNSID, pid, seq, 0, nsid, false, 0);
+        Notify(net, (uint)RTNLGRP_NSID, fromReq);
     }
 
     /// <summary>rtmsg_ifa / inet6_ifa_notify.</summary>

@@ -71,6 +71,12 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", SetLastError = true)]
     public static partial int setsockopt(int fd, int level, int name, int* val, uint len);
 
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint syscall(nint number, nint a, nint b);
+
+    /// <summary>pidfd_open(2): an fd that becomes readable when the process exits.</summary>
+    public static int PidfdOpen(int pid) => (int)syscall(434, pid, 0);
+
     public const int SOL_SOCKET = 1, SO_SNDBUF = 7, SO_RCVBUF = 8, SO_SNDBUFFORCE = 32;
 
     public static int Errno => Marshal.GetLastPInvokeError();

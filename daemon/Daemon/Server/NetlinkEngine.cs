@@ -30,7 +30,11 @@ public sealed class NetlinkEngine
         Rtnl = new Rtnetlink(this);
         Notifier = new RtnlNotifier(this);
         kernel.Events = Notifier;
+        kernel.NetDestroyed += net => _tables.Remove(net.Id);
     }
+
+    /// <summary>Namespace names and process memberships (set by the server once it listens).</summary>
+    public Namespaces? Namespaces { get; set; }
 
     public Kernel Kernel { get; }
     public uint DaemonUid { get; }
@@ -59,6 +63,7 @@ public sealed class NetlinkEngine
         if (type != 3 /* SOCK_RAW */ && type != 2 /* SOCK_DGRAM */) return -Errno.ESOCKTNOSUPPORT;
         if (protocol != NETLINK_ROUTE) return -Errno.EPROTONOSUPPORT;
         sk = new NetlinkSock(++_nextSockId, net, protocol, type, pid, uid, IsPrivileged(uid));
+        net.Hold(); // an open socket keeps its namespace alive
         _socks.Add(sk.Id, sk);
         LastCreatedSockId = sk.Id;
         return 0;
@@ -73,6 +78,8 @@ public sealed class NetlinkEngine
         TableIfAny(sk.Net)?.Remove(sk);
         _socks.Remove(sk.Id);
         sk.Out.Clear();
+        sk.Net.Release();
+        Kernel.RunDeferred();
     }
 
     // ---- socket calls ---------------------------------------------------------------------

@@ -24,6 +24,12 @@ public sealed class NetlinkSock
     /// <summary>May change state (CAP_NET_ADMIN): the daemon's own user or root.</summary>
     public bool Privileged { get; }
 
+    /// <summary>The sending process's open namespace handles (fd -> namespace id), as the frame being
+    /// processed listed them: how IFLA_NET_NS_FD / NETNSA_FD values are resolved.</summary>
+    public readonly Dictionary<int, uint> NsFds = new();
+    /// <summary>The pid of the process on the other end (IFLA_NET_NS_PID relative lookups).</summary>
+    public int ClientPid;
+
     public uint PortId { get; internal set; }
     public bool Bound { get; internal set; }
     public uint DstPid { get; internal set; }

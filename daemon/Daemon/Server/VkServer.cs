@@ -33,6 +33,10 @@ public sealed unsafe class VkServer : IDisposable
     private readonly Dictionary<uint, Conn> _dataBySock = new();
     private readonly HashSet<Conn> _dirty = new();
     private readonly byte[] _rbuf = new byte[MaxFrame];
+    private readonly Dictionary<int, int> _pidfds = new(); // pidfd -> pid
+    private Namespaces? _namespaces;
+
+    public Namespaces NamespaceTable => _namespaces ?? throw new InvalidOperationException("not listening");
     private int _listenFd = -1, _epfd = -1, _wakeFd = -1;
     private volatile bool _stop;
     private readonly uint _uid = Syscall.getuid();
@@ -91,6 +95,8 @@ public sealed unsafe class VkServer : IDisposable
         if (Syscall.listen(_listenFd, 1024) < 0) throw new IOException("listen: " + Stdlib.GetLastError());
         File.Move(tmp, path, overwrite: true);
 
+        _namespaces = new Namespaces(_kernel, path + ".d") { WatchProcess = Watch };
+        _engine.Namespaces = _namespaces;
         _epfd = Libc.epoll_create1(Libc.EPOLL_CLOEXEC);
         _wakeFd = Libc.eventfd(0, 0x80000 | 0x800); // EFD_CLOEXEC | EFD_NONBLOCK
         Add(_listenFd, Libc.EPOLLIN);
@@ -166,6 +172,17 @@ public sealed unsafe class VkServer : IDisposable
                 uint ev = events[i].Events;
                 if (fd == _listenFd) { AcceptAll(); continue; }
                 if (fd == _wakeFd) continue;
+                if (_pidfds.Remove(fd, out int exited))
+                {
+                    Libc.epoll_ctl(_epfd, Libc.EPOLL_CTL_DEL, fd, null);
+                    Libc.close(fd);
+                    lock (_kernel.Lock)
+                    {
+                        _namespaces!.ProcessExited(exited);
+                        _kernel.RunDeferred();
+                    }
+                    continue;
+                }
                 if (!_conns.TryGetValue(fd, out var c)) continue;
                 if ((ev & (Libc.EPOLLIN | Libc.EPOLLHUP | Libc.EPOLLERR)) != 0) ReadConn(c);
                 if ((ev & Libc.EPOLLOUT) != 0 && !c.Closed) _dirty.Add(c);
@@ -176,6 +193,17 @@ public sealed unsafe class VkServer : IDisposable
             }
             FlushDirty();
         }
+    }
+
+    /// <summary>Watches a client process so that its exit releases the namespace it was in.</summary>
+    private bool Watch(int pid)
+    {
+        if (_pidfds.ContainsValue(pid)) return true;
+        int fd = Libc.PidfdOpen(pid);
+        if (fd < 0) return Libc.Errno != 3; // ESRCH: gone already; other errors: keep without watching
+        _pidfds[fd] = pid;
+        Add(fd, Libc.EPOLLIN);
+        return true;
     }
 
     private void AcceptAll()
@@ -236,8 +264,11 @@ public sealed unsafe class VkServer : IDisposable
             c.Kind = hello.Kind;
             lock (_kernel.Lock)
             {
-                var net = _control.ResolveNetns(hello.Netns);
+                var net = _namespaces!.ByToken(hello.Netns);
                 c.Netns = net;
+                c.Pid = hello.Pid;
+                // a process (e.g. a forked child) naming a namespace is inside it
+                if (net != null && net != _kernel.InitNet && !_namespaces.Knows(hello.Pid)) _namespaces.Enter(hello.Pid, net);
                 if (hello.Kind == ConnKind.Data)
                 {
                     NetlinkSock? sk = null;
@@ -269,7 +300,17 @@ public sealed unsafe class VkServer : IDisposable
             if (tx.Op != TxOp.Data) return;
             // the receive buffer is not reused while the request runs: no copy
             int off = tx.PayloadOffset;
-            lock (_kernel.Lock) _engine.Receive(c.Sock, _rbuf.AsMemory(off, length - off));
+            lock (_kernel.Lock)
+            {
+                c.Sock.NsFds.Clear();
+                for (int i = 0; i < tx.NsfdCount; i++)
+                {
+                    var (nfd, nsid) = TxHeader.Nsfd(frame, i);
+                    c.Sock.NsFds[nfd] = nsid;
+                }
+                c.Sock.ClientPid = c.Pid;
+                _engine.Receive(c.Sock, _rbuf.AsMemory(off, length - off));
+            }
             return;
         }
         if (c.Kind == ConnKind.Control)
@@ -282,7 +323,12 @@ public sealed unsafe class VkServer : IDisposable
             // copied: answering may first drain a data connection through the same buffer
             var payload = frame.Slice(CtlRequest.Size, (int)req.Len).ToArray();
             byte[] reply;
-            lock (_kernel.Lock) reply = _control.Handle(c.Uid, c.Pid, c.Netns!, req, payload);
+            lock (_kernel.Lock)
+            {
+                reply = _control.Handle(c.Uid, c.Pid, c.Netns!, req, payload, out var newNet);
+                if (newNet != null) c.Netns = newNet;
+                _kernel.RunDeferred();
+            }
             EnqueueCtl(c, reply);
         }
     }
@@ -401,7 +447,13 @@ public sealed unsafe class VkServer : IDisposable
         if (_listenFd >= 0) Libc.close(_listenFd);
         if (_epfd >= 0) Libc.close(_epfd);
         if (_wakeFd >= 0) Libc.close(_wakeFd);
+        foreach (var fd in _pidfds.Keys) Libc.close(fd);
         _listenFd = _epfd = _wakeFd = -1;
+        try
+        {
+            if (_namespaces != null && Directory.Exists(_namespaces.StateDir)) Directory.Delete(_namespaces.StateDir, recursive: true);
+        }
+        catch (IOException) { }
         try
         {
             // remove the socket only if it is still ours

@@ -45,16 +45,34 @@ public sealed class Kernel
         var net = new Net(this, _nextNetId++, _nextNsInum++);
         _nets.Add(net.Id, net);
         net.Setup();
+        NetCreated?.Invoke(net);
         return net;
     }
+
+    /// <summary>Raised for every new namespace (the server gives it a handle file).</summary>
+    public event Action<Net>? NetCreated;
 
     /// <summary>cleanup_net: unregisters every device (virtual ones are deleted, as the kernel's
     /// default_device_exit_batch does) and forgets the namespace.</summary>
     public void DestroyNet(Net net)
     {
         if (net == InitNet) throw new InvalidOperationException("the initial namespace lives as long as the kernel");
+        if (!_nets.ContainsKey(net.Id)) return;
         net.Teardown();
         _nets.Remove(net.Id);
+        NetDestroyed?.Invoke(net);
+    }
+
+    /// <summary>Raised once a namespace is gone (the server drops what it kept for it).</summary>
+    public event Action<Net>? NetDestroyed;
+
+    private readonly List<Net> _toDestroy = new();
+
+    /// <summary>The last reference to a namespace went away: it is destroyed with the deferred work.</summary>
+    internal void ScheduleDestroy(Net net)
+    {
+        _toDestroy.Add(net);
+        _deferredPending = true;
     }
 
     /// <summary>eth_random_addr: a locally administered unicast MAC from a deterministic sequence.</summary>
@@ -76,16 +94,39 @@ public sealed class Kernel
     /// work), until none is left. The server calls it after every request; tests may call it directly.</summary>
     public void RunDeferred()
     {
+        if (!_deferredPending) return;
         bool again = true;
         while (again)
         {
             again = false;
-            foreach (var net in _nets.Values.ToArray())
+            while (_pendingNets.Count > 0)
             {
+                var net = _pendingNets.Dequeue();
+                net.DeferredQueued = false;
                 if (net.LinkWatchPendingAny) { net.RunLinkWatch(); again = true; }
                 if (net.Ipv6.DadWorkPending) { net.Ipv6.RunDadWork(); again = true; }
             }
+            while (_toDestroy.Count > 0)
+            {
+                var net = _toDestroy[0];
+                _toDestroy.RemoveAt(0);
+                if (net.RefCount <= 0) DestroyNet(net);
+                again = true;
+            }
         }
+        _deferredPending = false;
+    }
+
+    private readonly Queue<Net> _pendingNets = new();
+    private bool _deferredPending;
+
+    /// <summary>A namespace has linkwatch or addrconf work for <see cref="RunDeferred"/>.</summary>
+    internal void MarkDeferred(Net net)
+    {
+        if (net.DeferredQueued) return;
+        net.DeferredQueued = true;
+        _pendingNets.Enqueue(net);
+        _deferredPending = true;
     }
 
     /// <summary>Runs the timers that are due; the server calls it from its loop.</summary>

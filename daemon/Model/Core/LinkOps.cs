@@ -28,6 +28,7 @@ public sealed class LinkConfig
     public bool? ProtoDown;
     public byte? Carrier;
     public Net? TargetNet;              // IFLA_NET_NS_PID/FD/IFLA_TARGET_NETNSID resolved
+    public Net? SourceNet;              // the requester's namespace (where a veth peer goes by default)
     public Dictionary<int, int>? Ipv4DevConf; // IFLA_AF_SPEC/AF_INET/IFLA_INET_CONF: index -> value
     /// <summary>ifi_flags with ifi_change applied the way rtnl_create_link/do_setlink do.</summary>
     public bool HasFlags => FlagsChange != 0;

@@ -21,6 +21,7 @@ public interface INetdevNotifier
 public sealed partial class Net
 {
     public Kernel Kernel { get; }
+    internal bool DeferredQueued;
     /// <summary>Internal id, stable for the namespace's life.</summary>
     public int Id { get; }
     /// <summary>ns.inum: what /proc/self/ns/net's inode number would be.</summary>
@@ -74,6 +75,11 @@ public sealed partial class Net
     internal void Teardown()
     {
         Dying = true;
+        // unhash_nsid: nobody names this namespace any more, and it names nobody
+        foreach (var other in Kernel.Nets)
+            if (other != this) other.ForgetPeer(this);
+        foreach (var (_, peer) in Nsids.ToList()) _peerToId.Remove(peer);
+        _idToPeer.Clear();
         var kill = new List<NetDevice>();
         foreach (var dev in _byIndex.Values.ToList())
         {
@@ -156,6 +162,17 @@ public sealed partial class Net
     }
 
     // ---- registration -------------------------------------------------------------------------
+
+    internal void ReserveIfindexFor(NetDevice dev) => ReserveIfindex(dev);
+
+    /// <summary>list_netdevice: a device (moved in) enters the tables.</summary>
+    internal void List(NetDevice dev)
+    {
+        _byIndex.Add(dev.Ifindex, dev);
+        _byName.Add(dev.Name, dev);
+        foreach (var alt in dev.AltNames) _byName[alt] = dev;
+        DevBaseSeq++;
+    }
 
     /// <summary>dev_index_reserve: an explicit index must be free; automatic ones continue after the
     /// last automatic one and are never reused.</summary>
@@ -477,6 +494,7 @@ public sealed partial class Net
         if (dev.LinkWatchPending) return;
         dev.LinkWatchPending = true;
         _linkWatch.Add(dev);
+        Kernel.MarkDeferred(this);
     }
 
     /// <summary>default_operstate.</summary>

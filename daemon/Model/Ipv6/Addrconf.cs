@@ -270,6 +270,7 @@ public sealed partial class Ipv6Net
         if (ifp.State == Inet6IfAddrState.Dead) return;
         ifp.State = Inet6IfAddrState.PreDad;
         if (!_dadWork.Contains(ifp)) _dadWork.Add(ifp);
+        Net.Kernel.MarkDeferred(Net);
     }
 
     private void CancelDad(Inet6IfAddr ifp)

@@ -37,7 +37,7 @@ public sealed class VethLinkOps : LinkOps
         var peerCfg = (kindConfig as VethConfig)?.Peer;
         var tbp = peerCfg ?? common;
         string peerName = peerCfg?.Name ?? "veth%d";
-        var peerNet = peerCfg?.TargetNet ?? net;
+        var peerNet = peerCfg?.TargetNet ?? common.SourceNet ?? net;
 
         var (peer, err) = peerNet.RtnlCreateLink(peerName, this, tbp);
         if (err.Failed) return err;
