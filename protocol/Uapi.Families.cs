@@ -23,3 +23,11 @@ public static partial class Uapi
     public const int IFLA_DEVLINK_PORT = 62, IFLA_GSO_IPV4_MAX_SIZE = 63, IFLA_GRO_IPV4_MAX_SIZE = 64,
         IFLA_DPLL_PIN = 65, IFLA_MAX_PACING_OFFLOAD_HORIZON = 66, IFLA_NETNS_IMMUTABLE = 67;
 }
+
+// ipv6_devconf entries and netconf attributes newer than the 6.1 headers (include/uapi/linux/ipv6.h,
+// netconf.h of 6.18). DEVCONF_MAX of 6.18 is DEVCONF_FORCE_FORWARDING + 1 (VirtKernel.Model's DevConf6.Max).
+public static partial class Uapi
+{
+    public const int DEVCONF_FORCE_FORWARDING = 59;
+    public const int NETCONFA_FORCE_FORWARDING = 9;
+}

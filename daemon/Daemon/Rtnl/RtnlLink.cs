@@ -759,9 +759,10 @@ public static class RtnlLinkHandlers
             BinaryPrimitives.WriteUInt32LittleEndian(ci[4..], (uint)((in6.TstampMs - 300_000 + 300_000) / 10)); // tstamp (1/100 s)
             BinaryPrimitives.WriteUInt32LittleEndian(ci[8..], 30000);                  // reachable_time (ms)
             BinaryPrimitives.WriteUInt32LittleEndian(ci[12..], 1000);                  // retrans_time (ms)
-            var conf = w.ReserveAttr(IFLA_INET6_CONF, DEVCONF_MAX * 4);
-            var data = in6.Cnf.Data;
-            for (int i = 0; i < DEVCONF_MAX; i++)
+            Span<int> data = stackalloc int[Model.Ipv6.DevConf6.Max];
+            in6.Cnf.Store(data);
+            var conf = w.ReserveAttr(IFLA_INET6_CONF, data.Length * 4);
+            for (int i = 0; i < data.Length; i++)
                 BinaryPrimitives.WriteInt32LittleEndian(conf[(i * 4)..], data[i]);
             var stats = w.ReserveAligned64(IFLA_INET6_STATS, 38 * 8, IFLA_INET6_UNSPEC);
             BinaryPrimitives.WriteUInt64LittleEndian(stats, 38);

@@ -22,6 +22,11 @@ public sealed class Kernel
     public INetEvents Events { get; set; } = NullEvents.Instance;
     public Net InitNet { get; }
 
+    /// <summary>arp_tbl.parms and nd_tbl.parms: the neighbour tables' defaults, global as the
+    /// tables are (net.ipv4/ipv6.neigh.default in the initial namespace); devices copy them.</summary>
+    public NeighParms ArpTblParms { get; } = NeighParms.TableDefaults(ipv6: false);
+    public NeighParms NdTblParms { get; } = NeighParms.TableDefaults(ipv6: true);
+
     private readonly Dictionary<int, Net> _nets = new();
     private int _nextNetId;
     private ulong _macState;
@@ -39,10 +44,12 @@ public sealed class Kernel
     public int NetCount => _nets.Count;
     public Net? GetNet(int id) => _nets.GetValueOrDefault(id);
 
-    /// <summary>copy_net_ns / setup_net: a fresh namespace holding only a DOWN loopback.</summary>
-    public Net CreateNet()
+    /// <summary>copy_net_ns / setup_net: a fresh namespace holding only a DOWN loopback.
+    /// <paramref name="creator"/> is the namespace of the process that asks (what
+    /// devconf_inherit_init_net=3 copies from).</summary>
+    public Net CreateNet(Net? creator = null)
     {
-        var net = new Net(this, _nextNetId++, _nextNsInum++);
+        var net = new Net(this, _nextNetId++, _nextNsInum++, creator);
         _nets.Add(net.Id, net);
         net.Setup();
         NetCreated?.Invoke(net);

@@ -9,13 +9,15 @@ public sealed partial class Ipv4Net
     /// <summary>inetdev_init: a device's in_device, configured from net.ipv4.conf.default.</summary>
     internal InDevice InetdevInit(NetDevice dev)
     {
-        var inDev = new InDevice(dev, Default.Clone());
+        var inDev = new InDevice(dev, Default.Clone(), Net.Kernel.ArpTblParms.CloneFor(dev));
+        DevinetSysctlRegister(inDev);
+        dev.Ip4 = inDev;
+        // inetdev_event after inetdev_init
         if (dev.IsLoopback)
         {
             inDev.Cnf.Set(IPV4_DEVCONF_NOXFRM, 1);
             inDev.Cnf.Set(IPV4_DEVCONF_NOPOLICY, 1);
         }
-        dev.Ip4 = inDev;
         return inDev;
     }
 
@@ -25,6 +27,7 @@ public sealed partial class Ipv4Net
         inDev.Dead = true;
         while (inDev.First is { } ifa) InetDelIfa(inDev, ifa, false);
         inDev.Dev.Ip4 = null;
+        DevinetSysctlUnregister(inDev);
     }
 
     /// <summary>inetdev_valid_mtu.</summary>
@@ -260,6 +263,8 @@ public sealed partial class Ipv4Net
                     break;
                 case NetdevEvent.ChangeName:
                     v4.InetdevChangeName(inDev);
+                    v4.DevinetSysctlUnregister(inDev);
+                    v4.DevinetSysctlRegister(inDev);
                     break;
             }
         }

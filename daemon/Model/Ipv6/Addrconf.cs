@@ -33,10 +33,15 @@ public sealed partial class Ipv6Net
     internal Inet6Dev? Ipv6AddDev(NetDevice dev)
     {
         if (dev.Mtu < Ipv6MinMtu && !dev.IsLoopback) return null;
-        var idev = new Inet6Dev(dev, Default.Clone());
+        var idev = new Inet6Dev(dev, Default.Clone(), Net.Kernel.NdTblParms.CloneFor(dev));
         idev.Cnf[DEVCONF_MTU6] = (int)dev.Mtu;
+        if (idev.Cnf.StableSecret != null) idev.Cnf[DEVCONF_ADDR_GEN_MODE] = IN6_ADDR_GEN_MODE_STABLE_PRIVACY;
+        if (dev.IsLoopback || dev.Type == ARPHRD_NONE)
+            idev.Cnf[DEVCONF_USE_TEMPADDR] = -1; // "Disabled Privacy Extensions"
+        if (dev.IsLoopback) idev.Cnf[DEVCONF_ACCEPT_DAD] = -1;
         idev.CstampMs = idev.TstampMs = Net.Kernel.Clock.NowMs;
         if (dev.IsUp && AddrconfLinkReady(dev)) idev.Ready = true;
+        AddrconfSysctlRegister(idev);
         dev.Ip6 = idev;
         return idev;
     }
@@ -495,6 +500,7 @@ public sealed partial class Ipv6Net
             if (!keep) idev.Unlink(ifa);
         }
         idev.TstampMs = Net.Kernel.Clock.NowMs;
+        if (unregister) AddrconfSysctlUnregister(idev);
     }
 
     /// <summary>addrconf_notify: the netdev notifier of IPv6.</summary>
@@ -570,6 +576,11 @@ public sealed partial class Ipv6Net
                 case NetdevEvent.Down:
                 case NetdevEvent.Unregister:
                     v6.AddrconfIfdown(dev, ev != NetdevEvent.Down);
+                    return;
+                case NetdevEvent.ChangeName:
+                    if (idev == null) return;
+                    v6.AddrconfSysctlUnregister(idev);
+                    v6.AddrconfSysctlRegister(idev);
                     return;
             }
         }
