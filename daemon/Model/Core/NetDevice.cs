@@ -71,6 +71,9 @@ public sealed class NetDevice
     public bool ProtoDown;
     public ushort NeededHeadroom, NeededTailroom;
 
+    /// <summary>dev->mc: the link-layer multicast addresses the protocols joined.</summary>
+    public HwMcList Mc { get; } = new();
+
     /// <summary>The master device (bridge) this one is enslaved to (netdev_master_upper_dev_get).</summary>
     public NetDevice? Master { get; internal set; }
 

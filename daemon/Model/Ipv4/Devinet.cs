@@ -11,6 +11,8 @@ public sealed partial class Ipv4Net
     {
         var inDev = new InDevice(dev, Default.Clone(), Net.Kernel.ArpTblParms.CloneFor(dev));
         DevinetSysctlRegister(inDev);
+        // ip_mc_init_dev; a running device is in all-hosts at once
+        if (dev.IsUp) IpMcUp(inDev);
         dev.Ip4 = inDev;
         // inetdev_event after inetdev_init
         if (dev.IsLoopback)
@@ -25,6 +27,7 @@ public sealed partial class Ipv4Net
     internal void InetdevDestroy(InDevice inDev)
     {
         inDev.Dead = true;
+        IpMcDestroyDev(inDev);
         while (inDev.First is { } ifa) InetDelIfa(inDev, ifa, false);
         inDev.Dev.Ip4 = null;
         DevinetSysctlUnregister(inDev);
@@ -253,6 +256,10 @@ public sealed partial class Ipv4Net
                         inDev.Cnf.SetAll();
                         v4.InsertIfa(ifa);
                     }
+                    v4.IpMcUp(inDev);
+                    break;
+                case NetdevEvent.Down:
+                    v4.IpMcDown(inDev);
                     break;
                 case NetdevEvent.ChangeMtu:
                     if (ValidMtu(dev.Mtu)) break;

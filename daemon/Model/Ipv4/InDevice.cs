@@ -35,6 +35,8 @@ public sealed class InDevice
     public DevConf Cnf { get; }
     /// <summary>in_device->arp_parms (net/ipv4/neigh/DEV).</summary>
     public NeighParms ArpParms { get; }
+    /// <summary>mc_list: the IPv4 groups of the device, newest first.</summary>
+    public List<IpMcList> McList { get; } = new();
     /// <summary>The registered net/ipv4/conf/DEV and net/ipv4/neigh/DEV directories.</summary>
     internal Sysctl.CtlDir? SysctlDir, NeighDir;
     public bool Dead { get; internal set; }

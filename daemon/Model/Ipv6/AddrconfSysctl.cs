@@ -206,8 +206,11 @@ public sealed partial class Ipv6Net
 
     /// <summary>dev_forward_change: the all-routers groups follow (see /proc/net/igmp6), and the
     /// change is announced.</summary>
-    private void DevForwardChange(Inet6Dev idev) =>
+    private void DevForwardChange(Inet6Dev idev)
+    {
+        AllRoutersChange(idev, idev.Cnf[DEVCONF_FORWARDING] != 0);
         NetconfNotifyDevconf(false, NETCONFA_FORWARDING, idev.Dev.Ifindex, idev.Cnf);
+    }
 
     /// <summary>addrconf_sysctl_mtu: at least IPV6_MIN_MTU, at most the device's MTU.</summary>
     private static int AddrconfSysctlMtu(CtlFile t, ProcIo io)

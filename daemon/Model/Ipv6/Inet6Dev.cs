@@ -25,6 +25,8 @@ public sealed class Inet6Dev
     public DevConf6 Cnf { get; }
     /// <summary>inet6_dev->nd_parms (net/ipv6/neigh/DEV).</summary>
     public NeighParms NdParms { get; }
+    /// <summary>mc_list: the IPv6 groups of the device, newest first.</summary>
+    public List<Ifmcaddr6> McList { get; } = new();
     /// <summary>The registered net/ipv6/conf/DEV and net/ipv6/neigh/DEV directories.</summary>
     internal Sysctl.CtlDir? SysctlDir, NeighDir;
     public bool Dead { get; internal set; }
