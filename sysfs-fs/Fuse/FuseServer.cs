@@ -186,7 +186,7 @@ public sealed class FuseServer
         if (init.Major > FuseP.KernelVersion)
         {
             // a newer major: tell the kernel ours, it asks again
-            Reply(sink, h, 0, FuseP.CompatInitOutSize, span => FuseP.Write(span, o));
+            Reply(sink, h, 0, FuseP.CompatInitOutSize, span => WriteTrunc(span, o));
             return;
         }
         ProtoMinor = Math.Min(init.Minor, FuseP.KernelMinorVersion);
