@@ -102,7 +102,6 @@ public sealed unsafe class VkServer : IDisposable
         if (Syscall.chmod(tmp, (FilePermissions)_opt.SocketMode) < 0) throw new IOException("chmod: " + Stdlib.GetLastError());
         if (_opt.Gid is uint gid && Syscall.chown(tmp, _uid, gid) < 0) throw new IOException("chown: " + Stdlib.GetLastError());
         if (Syscall.listen(_listenFd, 1024) < 0) throw new IOException("listen: " + Stdlib.GetLastError());
-        File.Move(tmp, path, overwrite: true);
 
         _namespaces = new Namespaces(_kernel, path + ".d") { WatchProcess = Watch };
         _engine.Namespaces = _namespaces;
@@ -111,6 +110,8 @@ public sealed unsafe class VkServer : IDisposable
         Add(_listenFd, Libc.EPOLLIN);
         Add(_wakeFd, Libc.EPOLLIN);
         if (_opt.MountViews) MountViews();
+        // the socket appears last: a daemon whose socket exists has its views mounted
+        File.Move(tmp, path, overwrite: true);
     }
 
     /// <summary>Where the views are mounted (SOCKET.d/fs), or null when they are not.</summary>

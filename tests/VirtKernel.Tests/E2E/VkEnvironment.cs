@@ -50,7 +50,10 @@ public sealed class VkEnvironment : IDisposable
 
     /// <summary>A process started as the test user (via setpriv when root), with stderr merged into
     /// stdout at the descriptor level so their order is kept.</summary>
-    public ProcessStartInfo Command(IEnumerable<string> argv, string? socket, bool shim)
+    public ProcessStartInfo Command(IEnumerable<string> argv, string? socket, bool shim) => Command(argv, socket, shim, asTestUser: true);
+
+    /// <summary>The same, as the test process's own user when <paramref name="asTestUser"/> is false.</summary>
+    public ProcessStartInfo Command(IEnumerable<string> argv, string? socket, bool shim, bool asTestUser)
     {
         var psi = new ProcessStartInfo
         {
@@ -63,7 +66,7 @@ public sealed class VkEnvironment : IDisposable
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add("exec \"$@\" 2>&1");
         psi.ArgumentList.Add("sh");
-        if (RunAs is var (uid, gid))
+        if (asTestUser && RunAs is var (uid, gid))
         {
             foreach (var a in new[] { "setpriv", $"--reuid={uid}", $"--regid={gid}", "--clear-groups" }) psi.ArgumentList.Add(a);
         }
@@ -81,9 +84,9 @@ public sealed class VkEnvironment : IDisposable
     }
 
     /// <summary>Runs a command to completion: its combined output and exit status.</summary>
-    public (string Output, int Status) Run(IEnumerable<string> argv, string? socket, bool shim = true, int timeoutMs = 30_000)
+    public (string Output, int Status) Run(IEnumerable<string> argv, string? socket, bool shim = true, int timeoutMs = 30_000, bool asTestUser = true)
     {
-        using var p = Process.Start(Command(argv, socket, shim))!;
+        using var p = Process.Start(Command(argv, socket, shim, asTestUser))!;
         p.StandardInput.Close();
         var output = p.StandardOutput.ReadToEndAsync();
         if (!p.WaitForExit(timeoutMs))
@@ -128,16 +131,22 @@ public sealed class DaemonProcess : IDisposable
     private readonly string _sockDir;
     public string Socket { get; }
 
-    public DaemonProcess(VkEnvironment env)
+    public DaemonProcess(VkEnvironment env) : this(env, asTestUser: true) { }
+
+    /// <param name="asTestUser">false: the daemon runs as the test process's user (root in CI), so
+    /// it mounts its views with mount(2) instead of fusermount3.</param>
+    public DaemonProcess(VkEnvironment env, bool asTestUser, string? socketDir = null)
     {
-        _sockDir = env.NewSocketDir();
+        _sockDir = socketDir ?? env.NewSocketDir();
         Socket = Path.Combine(_sockDir, "vk.sock");
-        var psi = env.Command(["dotnet", env.DaemonDll, "serve", "--socket", Socket], null, shim: false);
+        AsTestUser = asTestUser;
+        var psi = env.Command(["dotnet", env.DaemonDll, "serve", "--socket", Socket], null, shim: false, asTestUser);
         psi.RedirectStandardOutput = true;
         _p = Process.Start(psi)!;
         _p.StandardInput.Close();
         var sw = Stopwatch.StartNew();
-        while (!File.Exists(Socket))
+        // ready: the socket exists and the pid file names this daemon (not one that crashed before)
+        while (!File.Exists(Socket) || !PidFileIsOurs())
         {
             if (_p.HasExited) throw new InvalidOperationException("vk serve exited: " + _p.StandardOutput.ReadToEnd());
             if (sw.Elapsed > TimeSpan.FromSeconds(30)) throw new TimeoutException("vk serve did not start");
@@ -145,7 +154,26 @@ public sealed class DaemonProcess : IDisposable
         }
     }
 
+    private bool PidFileIsOurs()
+    {
+        try { return File.ReadAllText(Socket + ".pid").Trim() == _p.Id.ToString(); }
+        catch (IOException) { return false; }
+    }
+
     public bool Exited => _p.HasExited;
+    public bool AsTestUser { get; }
+    public string SocketDir => _sockDir;
+    public int Pid => _p.Id;
+
+    /// <summary>Kills the daemon without letting it clean up (SIGKILL); its directory stays.</summary>
+    public void Crash()
+    {
+        if (!_p.HasExited) _p.Kill();
+        _p.WaitForExit();
+        _keepDir = true;
+    }
+
+    private bool _keepDir;
 
     public void Dispose()
     {
@@ -155,6 +183,7 @@ public sealed class DaemonProcess : IDisposable
             if (!_p.WaitForExit(5000)) _p.Kill(entireProcessTree: true);
         }
         _p.Dispose();
+        if (_keepDir) return;
         try { Directory.Delete(_sockDir, recursive: true); }
         catch (IOException) { }
     }

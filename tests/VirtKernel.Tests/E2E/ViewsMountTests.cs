@@ -1,0 +1,121 @@
+using Mono.Unix.Native;
+
+namespace VirtKernel.Tests.E2E;
+
+/// <summary>A test that needs root (mount(2) of the FUSE views); skipped, and said so, otherwise.</summary>
+public sealed class RootFactAttribute : FactAttribute
+{
+    public RootFactAttribute()
+    {
+        if (Syscall.getuid() != 0) Skip = "needs root: the daemon mounts its views with mount(2) only as root";
+    }
+}
+
+/// <summary>The views mounted by a real daemon and used with real tools (ls, cat, echo, find,
+/// readlink) while ip runs under the shim: as an unprivileged daemon through fusermount3 (the test
+/// user, as in CI), and as root through mount(2).</summary>
+[Collection("e2e")]
+public class ViewsMountTests(VkEnvironment env)
+{
+    private static string Fs(DaemonProcess d) => d.Socket + ".d/fs";
+
+    private (string Output, int Status) Sh(string script, bool asTestUser = true) =>
+        env.Run(["sh", "-c", script], null, shim: false, asTestUser: asTestUser);
+
+    private string Ok(string script, bool asTestUser = true)
+    {
+        var (o, rc) = Sh(script, asTestUser);
+        Assert.True(rc == 0, $"`{script}` failed ({rc}): {o}");
+        return o;
+    }
+
+    /// <summary>ip under the shim, as the daemon's own user (who may change its state).</summary>
+    private string Ip(DaemonProcess d, params string[] args)
+    {
+        var (o, rc) = env.Run([VkEnvironment.Ip, .. args], d.Socket, asTestUser: d.AsTestUser);
+        Assert.True(rc == 0, $"ip {string.Join(' ', args)} failed ({rc}): {o}");
+        return o;
+    }
+
+    private static bool Mounted(string path) =>
+        File.ReadLines("/proc/self/mountinfo").Any(l => l.Split(' ')[4] == path && l.Contains(" - fuse.virtkernel "));
+
+    /// <summary>What both kinds of mount must do.</summary>
+    private void UseTheViews(DaemonProcess d, bool asTestUser)
+    {
+        string ns = Fs(d) + "/ns/0";
+        Assert.True(Mounted(Path.GetFullPath(Fs(d))), "the views are not mounted");
+        Assert.Equal("all\ndefault\nlo\n", Ok($"ls {ns}/proc/sys/net/ipv4/conf", asTestUser));
+        Assert.Equal("0\n", Ok($"cat {ns}/proc/sys/net/ipv4/ip_forward", asTestUser));
+        // a write through the file is a change of the model: netlink sees it
+        Ok($"echo 1 > {ns}/proc/sys/net/ipv4/ip_forward", asTestUser);
+        Assert.StartsWith("inet lo forwarding on ", Ip(d, "-4", "netconf", "show", "dev", "lo"));
+        Assert.Equal("1\n", Ok($"cat {ns}/proc/sys/net/ipv4/conf/all/forwarding", asTestUser));
+        // kernel errors come back as errno
+        var (o, rc) = Sh($"/bin/echo abc > {ns}/proc/sys/net/ipv4/conf/lo/rp_filter", asTestUser);
+        Assert.NotEqual(0, rc);
+        Assert.Contains("Invalid argument", o);
+        Assert.NotEqual(0, Sh($"cat {ns}/proc/sys/net/ipv6/conf/lo/stable_secret", asTestUser).Status);
+        // devices appear, move and go
+        Ip(d, "link", "add", "v0", "type", "veth", "peer", "name", "v1");
+        Assert.Equal("all\ndefault\nlo\nv0\nv1\n", Ok($"ls {ns}/proc/sys/net/ipv4/conf", asTestUser));
+        Assert.Equal("1\n", Ok($"cat {ns}/proc/sys/net/ipv4/conf/v0/forwarding", asTestUser)); // from default
+        Assert.Equal("../../devices/virtual/net/v0\n", Ok($"readlink {ns}/sys/class/net/v0", asTestUser));
+        Assert.Equal("down\n", Ok($"cat {ns}/sys/class/net/v0/operstate", asTestUser));
+        Ok($"echo 1400 > {ns}/sys/class/net/v0/mtu", asTestUser);
+        Assert.Contains("mtu 1400", Ip(d, "link", "show", "v0"));
+        Assert.Equal("1400\n", Ok($"cat {ns}/proc/sys/net/ipv6/conf/v0/mtu", asTestUser));
+        Ip(d, "link", "set", "v0", "name", "w0");
+        Assert.Equal("all\ndefault\nlo\nv1\nw0\n", Ok($"ls {ns}/proc/sys/net/ipv6/conf", asTestUser));
+        Assert.NotEqual(0, Sh($"cat {ns}/proc/sys/net/ipv6/conf/v0/mtu", asTestUser).Status);
+        Assert.Contains("    w0:", Ok($"cat {ns}/proc/net/dev", asTestUser));
+        Ip(d, "link", "del", "w0");
+        Assert.Equal("all\ndefault\nlo\n", Ok($"ls {ns}/proc/sys/net/ipv4/conf", asTestUser));
+        // the whole tree reads, as `sysctl -a` would (the initial namespace has its extra entries)
+        int n = int.Parse(Ok($"find {ns}/proc/sys/net -type f | wc -l", asTestUser).Trim());
+        Assert.Equal(688, n);
+        Ok($"find {ns}/proc/sys/net -type f -perm -0400 ! -name stable_secret -exec cat {{}} + > /dev/null", asTestUser);
+    }
+
+    [Fact]
+    public void UnprivilegedDaemonMountsThroughFusermount3()
+    {
+        string sockDir;
+        using (var d = new DaemonProcess(env))
+        {
+            UseTheViews(d, asTestUser: true);
+            sockDir = d.SocketDir;
+            string fs = Path.GetFullPath(Fs(d));
+            if (env.RunAs != null)
+                Assert.Contains($"user_id={env.RunAs.Value.Uid},", File.ReadLines("/proc/self/mountinfo").First(l => l.Contains(fs)));
+        }
+        // a clean stop unmounts
+        Assert.DoesNotContain(File.ReadLines("/proc/self/mountinfo"), l => l.Contains(sockDir));
+    }
+
+    [Fact]
+    public void ACrashedDaemonsMountDoesNotBlockTheNextOne()
+    {
+        var first = new DaemonProcess(env);
+        string dir = first.SocketDir;
+        first.Crash();
+        first.Dispose();
+        using var second = new DaemonProcess(env, asTestUser: true, socketDir: dir);
+        Assert.Equal("0\n", Ok($"cat {Fs(second)}/ns/0/proc/sys/net/ipv4/ip_forward"));
+    }
+
+    [RootFact]
+    public void RootDaemonMountsWithMount2ForEveryone()
+    {
+        using var d = new DaemonProcess(env, asTestUser: false);
+        UseTheViews(d, asTestUser: false);
+        string ns = Fs(d) + "/ns/0";
+        Assert.Contains("allow_other", File.ReadLines("/proc/self/mountinfo").First(l => l.Contains(Path.GetFullPath(Fs(d)))));
+        // another user reads, but may not write (the files are root's, 0644)
+        Assert.Equal("1\n", Ok($"cat {ns}/proc/sys/net/ipv4/ip_forward"));
+        var (o, rc) = Sh($"/bin/echo 0 > {ns}/proc/sys/net/ipv4/ip_forward");
+        Assert.NotEqual(0, rc);
+        Assert.Contains("Permission denied", o);
+        Assert.Equal("1\n", Ok($"cat {ns}/proc/sys/net/ipv4/ip_forward"));
+    }
+}
