@@ -24,9 +24,15 @@ public abstract class FsNode
     public virtual bool Alive => true;
 
     /// <summary>How long (seconds) the kernel may keep the name that led here bound to this node.
-    /// Names whose meaning can change while the parent stays (a device's directory: renames,
-    /// deletions, a new device taking the name) answer 0, so every path walk asks again.</summary>
-    public virtual double EntryTimeout => 1.0;
+    /// Long: a node never changes meaning. When the object goes, the node answers ESTALE and the
+    /// kernel walks the path again from scratch (LOOKUP_REVAL), finding the name gone or bound to
+    /// the new object.</summary>
+    public virtual double EntryTimeout => 3600;
+
+    /// <summary>How long the kernel may cache the attributes (seconds). A node's attributes never
+    /// change; nodes that can go away (a device's directory and what is in it, a namespace's
+    /// directory) answer 0, so that stat() asks, and learns of their end (ESTALE).</summary>
+    public virtual double AttrTimeout => 3600;
 
     /// <summary>The size stat() reports: 0 for proc files, 4096 for sysfs attributes.</summary>
     public virtual ulong Size => 0;

@@ -20,8 +20,6 @@ public sealed record FuseOptions
     public uint OwnerGid { get; init; }
     /// <summary>Largest WRITE the kernel may send (the read buffer must hold it plus headers).</summary>
     public uint MaxWrite { get; init; } = 128 * 1024;
-    /// <summary>How long the kernel may cache attributes (seconds).</summary>
-    public double AttrTimeout { get; init; } = 1.0;
     /// <summary>Creation time every node reports (procfs reports when the inode was made).</summary>
     public DateTime Time { get; init; } = DateTime.UtcNow;
 }
@@ -282,7 +280,7 @@ public sealed class FuseServer
     private FuseEntryOut Entry(ulong nodeId, FsNode n)
     {
         var (es, ens) = Timeout(n.EntryTimeout);
-        var (@as, ans) = Timeout(_opt.AttrTimeout);
+        var (@as, ans) = Timeout(n.AttrTimeout);
         return new FuseEntryOut
         {
             NodeId = nodeId, Generation = 0, EntryValid = es, EntryValidNsec = ens,
@@ -317,7 +315,9 @@ public sealed class FuseServer
     {
         var name = Name(arg);
         if (name == null) { ReplyError(sink, h, Errno.EINVAL); return; }
-        if (LiveNode(h.NodeId) is not FsDir dir) { ReplyError(sink, h, Node(h.NodeId) == null || !Node(h.NodeId)!.Alive ? Errno.ENOENT : Errno.ENOTDIR); return; }
+        var parent = LiveNode(h.NodeId);
+        if (parent == null) { ReplyError(sink, h, Errno.ESTALE); return; }
+        if (parent is not FsDir dir) { ReplyError(sink, h, Errno.ENOTDIR); return; }
         if (Encoding.UTF8.GetByteCount(name) > 255) { ReplyError(sink, h, Errno.ENAMETOOLONG); return; }
         var child = dir.Lookup(name);
         if (child == null || !child.Alive) { ReplyError(sink, h, Errno.ENOENT); return; }
@@ -329,13 +329,13 @@ public sealed class FuseServer
     private void DoGetattr(FuseInHeader h, IFuseReplySink sink)
     {
         var n = LiveNode(h.NodeId);
-        if (n == null) { ReplyError(sink, h, Errno.ENOENT); return; }
+        if (n == null) { ReplyError(sink, h, Errno.ESTALE); return; }
         ReplyAttr(sink, h, n);
     }
 
     private void ReplyAttr(IFuseReplySink sink, FuseInHeader h, FsNode n)
     {
-        var (s, ns) = Timeout(_opt.AttrTimeout);
+        var (s, ns) = Timeout(n.AttrTimeout);
         var a = new FuseAttrOut { AttrValid = s, AttrValidNsec = ns, Attr = Attr(n) };
         Reply(sink, h, 0, AttrOutSize, span => WriteTrunc(span, a));
     }
@@ -343,7 +343,7 @@ public sealed class FuseServer
     private void DoSetattr(FuseInHeader h, ReadOnlySpan<byte> arg, FsCaller c, IFuseReplySink sink)
     {
         var n = LiveNode(h.NodeId);
-        if (n == null) { ReplyError(sink, h, Errno.ENOENT); return; }
+        if (n == null) { ReplyError(sink, h, Errno.ESTALE); return; }
         var s = FuseP.ReadPrefix<FuseSetattrIn>(arg);
         // proc_sys_setattr / kernfs: ownership and mode are fixed
         if ((s.Valid & (FuseP.FattrMode | FuseP.FattrUid | FuseP.FattrGid)) != 0) { ReplyError(sink, h, Errno.EPERM); return; }
@@ -360,7 +360,7 @@ public sealed class FuseServer
     private void DoReadlink(FuseInHeader h, IFuseReplySink sink)
     {
         var n = LiveNode(h.NodeId);
-        if (n == null) { ReplyError(sink, h, Errno.ENOENT); return; }
+        if (n == null) { ReplyError(sink, h, Errno.ESTALE); return; }
         if (n is not FsSymlink l) { ReplyError(sink, h, Errno.EINVAL); return; }
         var target = Encoding.UTF8.GetBytes(l.Target);
         Reply(sink, h, 0, target.Length, span => target.CopyTo(span));
@@ -371,7 +371,7 @@ public sealed class FuseServer
     private void DoOpen(FuseInHeader h, ReadOnlySpan<byte> arg, FsCaller c, IFuseReplySink sink)
     {
         var n = LiveNode(h.NodeId);
-        if (n == null) { ReplyError(sink, h, Errno.ENOENT); return; }
+        if (n == null) { ReplyError(sink, h, Errno.ESTALE); return; }
         if (n is FsDir) { ReplyError(sink, h, Errno.EISDIR); return; }
         if (n is not FsFile file) { ReplyError(sink, h, Errno.ELOOP); return; }
         var o = FuseP.ReadPrefix<FuseOpenIn>(arg);
@@ -425,7 +425,7 @@ public sealed class FuseServer
     private void DoOpendir(FuseInHeader h, ReadOnlySpan<byte> arg, FsCaller c, IFuseReplySink sink)
     {
         var n = LiveNode(h.NodeId);
-        if (n == null) { ReplyError(sink, h, Errno.ENOENT); return; }
+        if (n == null) { ReplyError(sink, h, Errno.ESTALE); return; }
         if (n is not FsDir dir) { ReplyError(sink, h, Errno.ENOTDIR); return; }
         if (!Permitted(n, c, 4)) { ReplyError(sink, h, Errno.EACCES); return; }
         _ = arg;
@@ -512,7 +512,7 @@ public sealed class FuseServer
     private void DoAccess(FuseInHeader h, ReadOnlySpan<byte> arg, FsCaller c, IFuseReplySink sink)
     {
         var n = LiveNode(h.NodeId);
-        if (n == null) { ReplyError(sink, h, Errno.ENOENT); return; }
+        if (n == null) { ReplyError(sink, h, Errno.ESTALE); return; }
         var a = FuseP.ReadPrefix<FuseAccessIn>(arg);
         uint want = a.Mask & 7;
         if (want != 0 && !Permitted(n, c, want)) { ReplyError(sink, h, Errno.EACCES); return; }
@@ -522,7 +522,7 @@ public sealed class FuseServer
     private void DoCreateLike(FuseInHeader h, ulong dirId, IFuseReplySink sink)
     {
         var n = LiveNode(dirId);
-        if (n == null) { ReplyError(sink, h, Errno.ENOENT); return; }
+        if (n == null) { ReplyError(sink, h, Errno.ESTALE); return; }
         if (n is not FsDir) { ReplyError(sink, h, Errno.ENOTDIR); return; }
         ReplyError(sink, h, n.CreateErrno);
     }
@@ -530,7 +530,7 @@ public sealed class FuseServer
     private void DoRemoveLike(FuseInHeader h, IFuseReplySink sink, bool rename)
     {
         var n = LiveNode(h.NodeId);
-        if (n == null) { ReplyError(sink, h, Errno.ENOENT); return; }
+        if (n == null) { ReplyError(sink, h, Errno.ESTALE); return; }
         if (n is not FsDir) { ReplyError(sink, h, Errno.ENOTDIR); return; }
         ReplyError(sink, h, rename ? n.CreateErrno : Errno.EACCES);
     }

@@ -168,7 +168,7 @@ internal sealed class ProcNetDir : FsDir
         }
 
         public override uint Mode => 0x124;
-        public override double EntryTimeout => 0;
+        public override double AttrTimeout => 0;
         public override bool Alive => _ns.Alive && _idev.Dev.Ip6 == _idev && _idev.Dev.Name == _name;
 
         public override int Read(FsCaller caller, out byte[] content)

@@ -38,7 +38,7 @@ internal sealed class ClassNetDir(NsDir ns) : FsDir
     {
         public string BoundName { get; } = name;
         public override bool Alive => ns.Alive && dev.IsRegistered && dev.Net == ns.Net && dev.Name == BoundName;
-        public override double EntryTimeout => 0;
+        public override double AttrTimeout => 0;
         public override string Target => "../../devices/virtual/net/" + BoundName;
     }
 }
@@ -99,7 +99,7 @@ internal sealed class DeviceDir : FsDir
     public string BoundName { get; }
     public NetDevice Dev => _dev;
     public override uint Mode => 0x1ed;
-    public override double EntryTimeout => 0;
+    public override double AttrTimeout => 0;
     public override bool Alive => _ns.Alive && _dev.IsRegistered && _dev.Net == _ns.Net && _dev.Name == BoundName;
 
     private static readonly string[] StatNames =
@@ -269,6 +269,7 @@ internal sealed class DeviceDir : FsDir
         public override uint Mode => mode;
         public override ulong Size => 4096;
         public override bool Alive => dir.Alive;
+        public override double AttrTimeout => 0;
 
         public override int Read(FsCaller caller, out byte[] content)
         {
@@ -288,11 +289,13 @@ internal sealed class DeviceDir : FsDir
     private sealed class SubDir(DeviceDir dir, uint mode) : StaticDir(mode)
     {
         public override bool Alive => dir.Alive;
+        public override double AttrTimeout => 0;
     }
 
     private sealed class FixedSymlinkIn(DeviceDir dir, string target) : FsSymlink
     {
         public override bool Alive => dir.Alive;
+        public override double AttrTimeout => 0;
         public override string Target => target;
     }
 }

@@ -81,6 +81,9 @@ public sealed class NsDir : StaticDir
     /// <summary>The namespace still exists (its views vanish with it).</summary>
     public override bool Alive => !Net.Dying && Fs.Kernel.GetNet(Net.Id) == Net;
 
+    /// <summary>The namespace can go away: stat() asks every time.</summary>
+    public override double AttrTimeout => 0;
+
     /// <summary>The node standing for a sysctl directory or entry (one per object).</summary>
     internal FsNode Wrap(CtlNode n) => _ctl.GetValue(n, c => c is CtlDir d ? new SysctlDirNode(this, d) : new SysctlFileNode(this, (CtlFile)c));
 }
@@ -102,9 +105,10 @@ internal sealed class SysctlDirNode(NsDir ns, CtlDir dir) : FsDir
 {
     public override bool Alive => dir.Registered && ns.Alive;
 
-    /// <summary>A device's directory (conf/DEV, neigh/DEV) is looked up again on every path walk:
-    /// the name can come to mean another registration (rename, a new device, IPv6 coming back).</summary>
-    public override double EntryTimeout => dir.Parent?.Name is "conf" or "neigh" ? 0 : 1.0;
+    /// <summary>A device's directory (conf/DEV, neigh/DEV) can go: stat() asks every time.</summary>
+    public override double AttrTimeout => IsDeviceDir(dir) ? 0 : 3600;
+
+    internal static bool IsDeviceDir(CtlDir? d) => d?.Parent?.Name is "conf" or "neigh";
 
     /// <summary>proc_sys has no create: a new name gives ENOENT.</summary>
     public override int CreateErrno => Errno.ENOENT;
@@ -121,6 +125,7 @@ internal sealed class SysctlFileNode(NsDir ns, CtlFile file) : FsFile
 {
     public override bool Alive => file.Registered && ns.Alive;
     public override uint Mode => file.Mode;
+    public override double AttrTimeout => SysctlDirNode.IsDeviceDir(file.Parent) ? 0 : 3600;
 
     public override int Read(FsCaller caller, out byte[] content)
     {

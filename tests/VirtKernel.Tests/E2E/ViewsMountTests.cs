@@ -71,6 +71,15 @@ public class ViewsMountTests(VkEnvironment env)
         Assert.Contains("    w0:", Ok($"cat {ns}/proc/net/dev", asTestUser));
         Ip(d, "link", "del", "w0");
         Assert.Equal("all\ndefault\nlo\n", Ok($"ls {ns}/proc/sys/net/ipv4/conf", asTestUser));
+        // names the kernel had cached: gone at once, and a new device taking one is found
+        Assert.NotEqual(0, Sh($"stat {ns}/proc/sys/net/ipv4/conf/v1", asTestUser).Status);
+        Assert.NotEqual(0, Sh($"cat {ns}/proc/sys/net/ipv4/conf/v1/forwarding", asTestUser).Status);
+        Assert.NotEqual(0, Sh($"test -e {ns}/sys/class/net/v1/mtu", asTestUser).Status);
+        Ip(d, "link", "add", "v1", "mtu", "1300", "type", "veth", "peer", "name", "x1");
+        Assert.Equal("1\n", Ok($"cat {ns}/proc/sys/net/ipv4/conf/v1/forwarding", asTestUser));
+        Assert.Equal("1300\n", Ok($"cat {ns}/sys/class/net/v1/mtu", asTestUser));
+        Assert.Equal("1300\n", Ok($"cat {ns}/proc/sys/net/ipv6/conf/v1/mtu", asTestUser));
+        Ip(d, "link", "del", "v1");
         // the whole tree reads, as `sysctl -a` would (the initial namespace has its extra entries)
         int n = int.Parse(Ok($"find {ns}/proc/sys/net -type f | wc -l", asTestUser).Trim());
         Assert.Equal(688, n);

@@ -334,7 +334,7 @@ public class FuseServerTests
         Assert.Null(Call(FuseOpcode.BatchForget, 0, batch));
         Assert.Equal(before, _srv.NodeCount);
         // a node id the kernel forgot is unknown
-        Assert.Equal(-2, Err(FuseOpcode.Getattr, ents[2].Node, new byte[16]));
+        Assert.Equal(-116, Err(FuseOpcode.Getattr, ents[2].Node, new byte[16]));
     }
 
     [Fact]
@@ -345,19 +345,22 @@ public class FuseServerTests
         var (v0, _) = ModelHelpers.Veth(net, "v0", "v1");
         ulong conf = Walk("ns/0/proc/sys/net/ipv4/conf");
         var d = Lookup(conf, "v0");
-        Assert.Equal(0ul, d.EntryValid); // looked up again on every walk
+        Assert.Equal(0ul, d.AttrValid);        // stat() of a device's directory always asks
+        Assert.NotEqual(0ul, d.EntryValid);    // path walks through it do not
         ulong rp = Lookup(d.NodeId, "rp_filter").NodeId;
         net.DevChangeName(v0, "w0");
-        // the old directory is gone (a new registration carries the new name)
-        Assert.Equal(-2, Err(FuseOpcode.Getattr, d.NodeId, new byte[16]));
-        Assert.Equal(-2, Err(FuseOpcode.Open, rp, Struct(new FuseOpenIn())));
+        // the old directory is gone (a new registration carries the new name): ESTALE makes the
+        // kernel walk the path again, and the name is not found any more
+        Assert.Equal(-116, Err(FuseOpcode.Getattr, d.NodeId, new byte[16]));
+        Assert.Equal(-116, Err(FuseOpcode.Open, rp, Struct(new FuseOpenIn())));
+        Assert.Equal(-116, Err(FuseOpcode.Lookup, d.NodeId, Name("rp_filter")));
         Assert.Equal(-2, Err(FuseOpcode.Lookup, conf, Name("v0")));
         var w = Lookup(conf, "w0");
         Assert.NotEqual(d.NodeId, w.NodeId);
         Assert.Equal("0\n", Cat("ns/0/proc/sys/net/ipv4/conf/w0/rp_filter"));
         net.DelLink(net.GetDevice("w0")!);
         Assert.Equal(-2, Err(FuseOpcode.Lookup, conf, Name("w0")));
-        Assert.Equal(-2, Err(FuseOpcode.Getattr, w.NodeId, new byte[16]));
+        Assert.Equal(-116, Err(FuseOpcode.Getattr, w.NodeId, new byte[16]));
     }
 
     [Fact]
@@ -374,7 +377,7 @@ public class FuseServerTests
         Assert.Equal(0x8000u | 0x124, Lookup(Walk($"ns/{child.Id}/proc/sys/net/core"), "rmem_max").Attr.Mode);
         Assert.Equal(0x8000u | 0x1a4, Lookup(Walk("ns/0/proc/sys/net/core"), "rmem_max").Attr.Mode);
         _k.DestroyNet(child);
-        Assert.Equal(-2, Err(FuseOpcode.Getattr, fwd, new byte[16]));
+        Assert.Equal(-116, Err(FuseOpcode.Getattr, fwd, new byte[16]));
         Assert.Equal(-2, Err(FuseOpcode.Lookup, ns, Name(child.Id.ToString())));
     }
 
