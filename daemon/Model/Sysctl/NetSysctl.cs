@@ -14,7 +14,7 @@ public sealed class NetSysctl
     {
         Net = net;
         Values = NetTables.Template(net.IsInit).Copy();
-        if (!net.IsInit && net.Kernel.InitNet is { } init) Values.InheritFrom(init.Sysctl.Values);
+        if (!net.IsInit) Values.InheritFrom(net.Kernel.HostSysctl);
     }
 
     public Net Net { get; }
@@ -39,7 +39,7 @@ public sealed class NetSysctl
         foreach (var d in NetTables.Defs)
         {
             if (d.InitOnly && !Net.IsInit) continue;
-            var values = d.Global ? Net.Kernel.InitNet.Sysctl.Values : Values;
+            var values = d.Global ? Net.Kernel.HostSysctl : Values;
             var f = d.Bind != null ? d.Bind(Net, d) : NetTables.Make(d, values, Net);
             int slash = d.Path.LastIndexOf('/');
             var dir = slash < 0 ? _root : Walk(d.Path[..slash]);

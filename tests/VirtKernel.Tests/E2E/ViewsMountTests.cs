@@ -41,7 +41,7 @@ public class ViewsMountTests(VkEnvironment env)
         File.ReadLines("/proc/self/mountinfo").Any(l => l.Split(' ')[4] == path && l.Contains(" - fuse.virtkernel "));
 
     /// <summary>What both kinds of mount must do.</summary>
-    private void UseTheViews(DaemonProcess d, bool asTestUser)
+    private void UseTheViews(DaemonProcess d, bool asTestUser, bool initNet = false)
     {
         string ns = Fs(d) + "/ns/0";
         Assert.True(Mounted(Path.GetFullPath(Fs(d))), "the views are not mounted");
@@ -80,9 +80,14 @@ public class ViewsMountTests(VkEnvironment env)
         Assert.Equal("1300\n", Ok($"cat {ns}/sys/class/net/v1/mtu", asTestUser));
         Assert.Equal("1300\n", Ok($"cat {ns}/proc/sys/net/ipv6/conf/v1/mtu", asTestUser));
         Ip(d, "link", "del", "v1");
-        // the whole tree reads, as `sysctl -a` would (the initial namespace has its extra entries)
+        // the whole tree reads, as `sysctl -a` would: a fresh namespace's 584 files, or the initial
+        // namespace's 688 with its extra entries
         int n = int.Parse(Ok($"find {ns}/proc/sys/net -type f | wc -l", asTestUser).Trim());
-        Assert.Equal(688, n);
+        Assert.Equal(initNet ? 688 : 584, n);
+        // global values are read-only outside the initial namespace, for root too
+        (o, rc) = Sh($"/bin/echo 1048576 > {ns}/proc/sys/net/core/wmem_max", asTestUser);
+        Assert.Equal(initNet, rc == 0);
+        if (!initNet) Assert.Contains("Permission denied", o);
         Ok($"find {ns}/proc/sys/net -type f -perm -0400 ! -name stable_secret -exec cat {{}} + > /dev/null", asTestUser);
     }
 
@@ -116,8 +121,8 @@ public class ViewsMountTests(VkEnvironment env)
     [RootFact]
     public void RootDaemonMountsWithMount2ForEveryone()
     {
-        using var d = new DaemonProcess(env, asTestUser: false);
-        UseTheViews(d, asTestUser: false);
+        using var d = new DaemonProcess(env, asTestUser: false, options: ["--init-net"]);
+        UseTheViews(d, asTestUser: false, initNet: true);
         string ns = Fs(d) + "/ns/0";
         Assert.Contains("allow_other", File.ReadLines("/proc/self/mountinfo").First(l => l.Contains(Path.GetFullPath(Fs(d)))));
         // another user reads, but may not write (the files are root's, 0644)

@@ -135,12 +135,13 @@ public sealed class DaemonProcess : IDisposable
 
     /// <param name="asTestUser">false: the daemon runs as the test process's user (root in CI), so
     /// it mounts its views with mount(2) instead of fusermount3.</param>
-    public DaemonProcess(VkEnvironment env, bool asTestUser, string? socketDir = null)
+    /// <param name="options">more options of `vk serve`.</param>
+    public DaemonProcess(VkEnvironment env, bool asTestUser, string? socketDir = null, string[]? options = null)
     {
         _sockDir = socketDir ?? env.NewSocketDir();
         Socket = Path.Combine(_sockDir, "vk.sock");
         AsTestUser = asTestUser;
-        var psi = env.Command(["dotnet", env.DaemonDll, "serve", "--socket", Socket], null, shim: false, asTestUser);
+        var psi = env.Command(["dotnet", env.DaemonDll, "serve", "--socket", Socket, .. options ?? []], null, shim: false, asTestUser);
         psi.RedirectStandardOutput = true;
         _p = Process.Start(psi)!;
         _p.StandardInput.Close();

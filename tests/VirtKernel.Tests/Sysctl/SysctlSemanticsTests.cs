@@ -221,10 +221,12 @@ public class SysctlSemanticsTests
         Assert.Contains(net.GetDevice("v0")!.Ip6!.McList, m => m.Addr == Ipv6Net.LinkLocalAllRouters);
     }
 
+    private static Kernel InitNetKernel() => new(new KernelOptions { Clock = new ManualClock(), RootIsInitNet = true });
+
     [Fact]
     public void NewNamespacesInheritAsDevconfInheritInitNetSays()
     {
-        var k = ModelHelpers.NewKernel(out _);
+        var k = InitNetKernel();
         var init = k.InitNet;
         Set(init, "ipv4.conf.all.rp_filter", "1");
         Set(init, "ipv6.conf.default.hop_limit", "10");
@@ -249,7 +251,7 @@ public class SysctlSemanticsTests
     [Fact]
     public void NeighDefaultsReachDevicesThatNeverSetThem()
     {
-        var k = ModelHelpers.NewKernel(out _);
+        var k = InitNetKernel();
         var init = k.InitNet;
         var child = k.CreateNet();
         var (v0, _) = ModelHelpers.Veth(child, "v0", "v1");
@@ -265,5 +267,24 @@ public class SysctlSemanticsTests
         Set(child, "ipv4.neigh.w0.unres_qlen", "10");
         Assert.Equal("20900", Get(child, "ipv4.neigh.w0.unres_qlen_bytes"));
         Assert.Equal(5, v0.Ip4!.ArpParms[NeighVar.UcastProbes]);
+    }
+
+    [Fact]
+    public void ByDefaultTheRootNamespaceIsAFreshOneOfAnUnseenInitNet()
+    {
+        var k = ModelHelpers.NewKernel(out _);
+        var root = k.InitNet;
+        Assert.False(root.IsInit);
+        Assert.False(Exists(root, "core.devconf_inherit_init_net"));
+        Assert.False(Exists(root, "ipv4.neigh.default.ucast_solicit"));
+        Assert.Equal(Convert.ToUInt16("444", 8), root.Sysctl.File("core/rmem_max")!.Mode);
+        // what the root namespace changes is its own: new namespaces start from init_net's defaults
+        string cc = Get(root, "ipv4.tcp_congestion_control");
+        Assert.True(Set(root, "ipv4.conf.all.rp_filter", "1") > 0);
+        Assert.True(Set(root, "ipv4.tcp_congestion_control", "reno") > 0);
+        var child = k.CreateNet(creator: root);
+        Assert.Equal("0", Get(child, "ipv4.conf.all.rp_filter"));
+        Assert.Equal(cc, Get(child, "ipv4.tcp_congestion_control"));
+        Assert.NotEqual("reno", cc);
     }
 }

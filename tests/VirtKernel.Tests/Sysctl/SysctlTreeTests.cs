@@ -25,6 +25,24 @@ public class SysctlTreeTests
     }
 
     [Fact]
+    public void RootNamespaceIsAFreshOneByDefault()
+    {
+        var k = ModelHelpers.NewKernel(out _);
+        var diff = SysctlSnapshot.Compare(SysctlSnapshot.Load(1), k.InitNet);
+        Assert.True(diff.Length == 0, diff);
+    }
+
+    [Fact]
+    public void AnInitialNamespaceHasItsExtraEntries()
+    {
+        var k = new Kernel(new KernelOptions { Clock = new ManualClock(), RootIsInitNet = true });
+        static int Count(VirtKernel.Model.Sysctl.CtlDir d) =>
+            d.Children.Sum(c => c is VirtKernel.Model.Sysctl.CtlDir sub ? Count(sub) : 1);
+        Assert.Equal(688, Count(k.InitNet.Sysctl.Root));
+        Assert.Equal(584, Count(k.CreateNet().Sysctl.Root));
+    }
+
+    [Fact]
     public void AfterVethPairEqualsKernelSnapshot()
     {
         var net = FreshChild(out _);
