@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/sysctl_walk.sh - what `sysctl -a` costs on a namespace's /proc/sys/net: the kernel's (a fresh
-# namespace, run as root with unshare) and VirtKernel's view (a fresh daemon's initial namespace,
+# namespace, run as root with unshare) and VirtKernel's view (a fresh daemon's root namespace,
 # through its FUSE mount), each walked by bench/sysctl_walk.c: readdir every directory, lstat every
 # name, open + read to EOF + close every readable file, as procps sysctl does.
 #
