@@ -28,6 +28,17 @@ static const char *const vk_libc_names[VK_LIBC_COUNT] = {
 #undef VK_LIBC_NAME
 };
 
+/* The shim's own definition of each symbol of the table (what dlsym hands out instead of
+ * libc's, see below). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations" /* readdir_r: wrapped all the same */
+static void *const vk_own_table[VK_LIBC_COUNT] = {
+#define VK_OWN_ADDR(name) [VK_LIBC_##name] = (void *)&name,
+    VK_LIBC_SYMBOLS(VK_OWN_ADDR)
+#undef VK_OWN_ADDR
+};
+#pragma GCC diagnostic pop
+
 void *vk_libc_sym(enum vk_libc_index idx)
 {
     void *p = __atomic_load_n(&vk_libc_table[idx], __ATOMIC_ACQUIRE);
@@ -41,6 +52,45 @@ void *vk_libc_sym(enum vk_libc_index idx)
             __atomic_store_n(&vk_libc_table[idx], p, __ATOMIC_RELEASE);
     }
     return p;
+}
+
+/*
+ * dlsym: a caller looking a wrapped function up in libc by handle (ctypes.CDLL(libc).unshare,
+ * .mount, .setns, .syscall in pyroute2) gets the shim's function, as a direct call would. Only
+ * when the lookup would give libc's very definition; RTLD_DEFAULT already finds the shim first,
+ * and RTLD_NEXT (the shim's own lookups, other preloaded libraries) is left alone. The real
+ * dlsym is reached by a tail call, so that it sees its original caller (RTLD_NEXT depends on it).
+ */
+typedef void *(*vk_dlsym_fn)(void *, const char *);
+static vk_dlsym_fn vk_real_dlsym_fn;
+
+static vk_dlsym_fn vk_real_dlsym(void)
+{
+    vk_dlsym_fn f = __atomic_load_n(&vk_real_dlsym_fn, __ATOMIC_ACQUIRE);
+    if (f == NULL) {
+        f = (vk_dlsym_fn)dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.34");
+        if (f == NULL)
+            f = (vk_dlsym_fn)dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.2.5");
+        __atomic_store_n(&vk_real_dlsym_fn, f, __ATOMIC_RELEASE);
+    }
+    return f;
+}
+
+VK_EXPORT void *dlsym(void *handle, const char *name)
+{
+    vk_dlsym_fn real = vk_real_dlsym();
+    /* (name is declared nonnull, as in dlfcn.h) */
+    if (handle != RTLD_NEXT && handle != RTLD_DEFAULT) {
+        for (int i = 0; i < VK_LIBC_COUNT; i++) {
+            if (strcmp(vk_libc_names[i], name) != 0)
+                continue;
+            void *got = real(handle, name);
+            if (got != NULL && got == vk_libc_sym((enum vk_libc_index)i) && vk_own_table[i] != got)
+                return vk_own_table[i];
+            return got;
+        }
+    }
+    return real(handle, name);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -266,9 +316,11 @@ int vk_daemon_open(uint16_t kind, int protocol, int type, int cloexec)
         return -err;
     }
 
-    const char *ns = getenv("VIRTKERNEL_NETNS");
-    if (ns == NULL)
-        ns = "";
+    /* the namespace the connection (a netlink socket: for its whole life) belongs to */
+    char ns[16] = "";
+    uint32_t netns = vk_netns_current();
+    if (netns != 0)
+        snprintf(ns, sizeof(ns), "%u", netns);
     struct vk_hello hello = {
         .magic = VK_MAGIC,
         .version = VK_VERSION,
@@ -278,7 +330,7 @@ int vk_daemon_open(uint16_t kind, int protocol, int type, int cloexec)
         .type = type,
         .netns_len = (uint32_t)strlen(ns),
     };
-    struct iovec iov[2] = {{&hello, sizeof(hello)}, {(void *)ns, hello.netns_len}};
+    struct iovec iov[2] = {{&hello, sizeof(hello)}, {ns, hello.netns_len}};
     if (vk_sendmsg_all(fd, iov, 2) < 0) {
         err = errno;
         libc_close(fd);
@@ -503,5 +555,6 @@ __attribute__((constructor)) static void vk_init(void)
         vk_libc_sym((enum vk_libc_index)i);
     __atomic_store_n(&vk_pid, getpid(), __ATOMIC_RELAXED);
     pthread_atfork(vk_atfork_prepare, vk_atfork_parent, vk_atfork_child);
+    vk_netns_init();
     errno = saved;
 }

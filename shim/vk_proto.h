@@ -120,6 +120,10 @@ enum vk_ctl_op {
                                 * namespace (the file stays until unlinked); -EINVAL if not bound */
     VK_CTL_NETNS_OF_PID = 25,  /* in: {i32 pid}; ret = the namespace id that process is in (the
                                 * initial one for processes the daemon never heard of), -ESRCH */
+    VK_CTL_NETNS_CHILD = 26,   /* in: {i32 pid}: the caller just created process pid (fork,
+                                * posix_spawn); unless the daemon already knows where it is, it is
+                                * in the caller's current namespace (and holds it). ret 0, -ESRCH
+                                * (gone, or not the caller's child) */
     VK_CTL_SHUTDOWN = 13,   /* sock 0; the daemon stops (vk stop); -EPERM for users who may not
                              * change state */
 };
@@ -193,6 +197,9 @@ struct vk_ifaddr {
  *                   it (VK_CTL_NETNS_BIND turns it into a hard link of STATE/ns/ID).
  * A process's current namespace travels in VIRTKERNEL_NETNS (decimal id; unset or empty = 0),
  * which the shim keeps up to date and forces into the environment of every program it execs.
+ * A process started with VIRTKERNEL_NETNS_ENTER=NAME (vk run --netns NAME) first enters the
+ * namespace bound to NAME (or the handle at that path when NAME holds a '/'), as setns would,
+ * and exits with status 1 if it cannot.
  * A namespace lives while a name, an open netlink socket in it, or a live process in it (the
  * daemon watches the processes it was told about) holds it. */
 

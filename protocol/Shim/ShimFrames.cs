@@ -128,6 +128,8 @@ public enum CtlOp : uint
     NetnsUnbind = 24,
     /// <summary>in {i32 pid}: ret = that process's namespace id, or -ESRCH.</summary>
     NetnsOfPid = 25,
+    /// <summary>in {i32 pid}: the caller's new child is in the caller's namespace (unless already known).</summary>
+    NetnsChild = 26,
 }
 
 /// <summary>struct vk_ctl_req: a control request header. <see cref="Aux"/> is, for VK_CTL_IOCTL, the
