@@ -150,6 +150,9 @@ public sealed class ControlHandler
                 if (qpid <= 0 || !Directory.Exists($"/proc/{qpid}")) return Reply(-Errno.ESRCH);
                 return Reply(ns.NetOfPid(qpid).Id);
             }
+            case CtlOp.NetnsChild:
+                if (p.Length < 4) return Reply(-Errno.EINVAL);
+                return Reply(ns.Child(pid, BinaryPrimitives.ReadInt32LittleEndian(p), net));
             case CtlOp.Status:
                 return CtlReply.Build(0, Encoding.UTF8.GetBytes(Status()));
             case CtlOp.Shutdown:

@@ -77,6 +77,47 @@ internal static unsafe partial class Libc
     /// <summary>pidfd_open(2): an fd that becomes readable when the process exits.</summary>
     public static int PidfdOpen(int pid) => (int)syscall(434, pid, 0);
 
+    // ---- files of the namespace state directory (a few syscalls per namespace, no allocation) ----
+
+    public const int O_WRONLY = 1, O_CREAT = 0x40, O_EXCL = 0x80, O_CLOEXEC = 0x80000;
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int open(string path, int flags, uint mode);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fstat(int fd, byte* st);
+
+    [LibraryImport("libc", EntryPoint = "stat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int stat(string path, byte* st);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int link(string from, string to);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int rename(string from, string to);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int unlink(string path);
+
+    /// <summary>st_dev and st_ino (the first two fields of struct stat on every 64-bit Linux ABI).</summary>
+    public static bool DevIno(int fd, out ulong dev, out ulong ino)
+    {
+        var st = stackalloc byte[256];
+        if (fstat(fd, st) < 0) { dev = ino = 0; return false; }
+        dev = *(ulong*)st;
+        ino = *(ulong*)(st + 8);
+        return true;
+    }
+
+    public static bool DevIno(string path, out ulong dev, out ulong ino)
+    {
+        var st = stackalloc byte[256];
+        if (stat(path, st) < 0) { dev = ino = 0; return false; }
+        dev = *(ulong*)st;
+        ino = *(ulong*)(st + 8);
+        return true;
+    }
+
     public const int SOL_SOCKET = 1, SO_SNDBUF = 7, SO_RCVBUF = 8, SO_SNDBUFFORCE = 32;
 
     public static int Errno => Marshal.GetLastPInvokeError();

@@ -12,6 +12,7 @@ namespace VirtKernel.Daemon.Server;
 public sealed class Namespaces
 {
     private readonly Kernel _kernel;
+    private readonly string _nsDir, _netnsDir, _tmpDir;
     private readonly Dictionary<string, Net> _names = new(StringComparer.Ordinal);
     private readonly Dictionary<int, Net> _pidNet = new();
     private readonly Dictionary<(ulong Dev, ulong Ino), Net> _byInode = new();
@@ -21,12 +22,23 @@ public sealed class Namespaces
     {
         _kernel = kernel;
         StateDir = stateDir;
-        Directory.CreateDirectory(Path.Combine(stateDir, "ns"));
-        Directory.CreateDirectory(Path.Combine(stateDir, "netns"));
-        Syscall.chmod(stateDir, FilePermissions.S_IRWXU | FilePermissions.S_IRGRP | FilePermissions.S_IXGRP | FilePermissions.S_IROTH | FilePermissions.S_IXOTH);
-        // leftovers of an earlier daemon on this socket name nothing any more
-        foreach (var f in Directory.EnumerateFiles(Path.Combine(stateDir, "ns"))) File.Delete(f);
-        foreach (var f in Directory.EnumerateFiles(Path.Combine(stateDir, "netns"))) File.Delete(f);
+        _nsDir = Path.Combine(stateDir, "ns");
+        _netnsDir = Path.Combine(stateDir, "netns");
+        // where a bind is prepared before it is renamed into netns/ (a watcher of that directory,
+        // `ip netns monitor`, sees no file appear that nobody created)
+        _tmpDir = Path.Combine(stateDir, "tmp");
+        foreach (var d in new[] { _nsDir, _netnsDir, _tmpDir })
+        {
+            Directory.CreateDirectory(d);
+            // leftovers of an earlier daemon on this socket name nothing any more
+            foreach (var f in Directory.EnumerateFiles(d)) File.Delete(f);
+        }
+        const FilePermissions rwxr_xr_x = FilePermissions.S_IRWXU | FilePermissions.S_IRGRP | FilePermissions.S_IXGRP |
+                                          FilePermissions.S_IROTH | FilePermissions.S_IXOTH;
+        Syscall.chmod(stateDir, rwxr_xr_x);
+        Syscall.chmod(_nsDir, rwxr_xr_x);
+        Syscall.chmod(_netnsDir, rwxr_xr_x); // as /run/netns: only its owner creates names
+        Syscall.chmod(_tmpDir, FilePermissions.S_IRWXU);
         kernel.NetCreated += CreateHandle;
         kernel.NetDestroyed += DropHandle;
         foreach (var net in kernel.Nets) CreateHandle(net);
@@ -39,29 +51,39 @@ public sealed class Namespaces
     /// <summary>Called with the pid of a process whose exit must release its namespace (pidfd).</summary>
     public Func<int, bool>? WatchProcess;
 
-    public string HandlePath(Net net) => Path.Combine(StateDir, "ns", net.Id.ToString());
-    public string NamePath(string name) => Path.Combine(StateDir, "netns", name);
+    public string HandlePath(Net net) => _nsDir + "/" + net.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    public string NamePath(string name) => _netnsDir + "/" + name;
+
+    /// <summary>Creates <paramref name="path"/> empty with <paramref name="mode"/>, replacing a leftover.</summary>
+    private static int CreateEmpty(string path, uint mode)
+    {
+        int fd = Libc.open(path, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_EXCL | Libc.O_CLOEXEC, mode);
+        if (fd < 0 && Libc.Errno == (int)Errno.EEXIST)
+        {
+            Libc.unlink(path);
+            fd = Libc.open(path, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_EXCL | Libc.O_CLOEXEC, mode);
+        }
+        return fd;
+    }
 
     private void CreateHandle(Net net)
     {
-        var path = HandlePath(net);
-        // a regular file, mode 0444 and empty, like /run/netns entries of the kernel
-        using (File.Create(path)) { }
-        Syscall.chmod(path, FilePermissions.S_IRUSR | FilePermissions.S_IRGRP | FilePermissions.S_IROTH);
-        if (Syscall.stat(path, out var st) == 0)
+        // a regular file, mode 0444 and empty, like nsfs inodes seen through /run/netns
+        int fd = CreateEmpty(HandlePath(net), 0x124 /* 0444 */);
+        if (fd < 0) throw new IOException($"cannot create the handle of namespace {net.Id}: errno {Libc.Errno}");
+        if (Libc.DevIno(fd, out var dev, out var ino))
         {
-            var key = ((ulong)st.st_dev, st.st_ino);
-            _byInode[key] = net;
-            _inodeOf[net.Id] = key;
+            _byInode[(dev, ino)] = net;
+            _inodeOf[net.Id] = (dev, ino);
         }
+        Libc.close(fd);
     }
 
     private void DropHandle(Net net)
     {
+        // no name and no process holds a namespace that is destroyed
         if (_inodeOf.Remove(net.Id, out var key)) _byInode.Remove(key);
-        try { File.Delete(HandlePath(net)); }
-        catch (IOException) { }
-        foreach (var (pid, n) in _pidNet.Where(kv => kv.Value == net).ToList()) _pidNet.Remove(pid);
+        Libc.unlink(HandlePath(net));
     }
 
     /// <summary>The namespace a client's token names ("" or "0" = the initial one).</summary>
@@ -101,6 +123,29 @@ public sealed class Namespaces
 
     public bool Knows(int pid) => _pidNet.ContainsKey(pid);
 
+    /// <summary>A process created <paramref name="pid"/> (fork, posix_spawn) while in <paramref name="net"/>:
+    /// the child is there too, unless it already told where it is.</summary>
+    public int Child(int parentPid, int pid, Net net)
+    {
+        if (pid <= 0 || ParentOf(pid) != parentPid) return -Errno.ESRCH;
+        if (!Knows(pid)) Enter(pid, net);
+        return 0;
+    }
+
+    /// <summary>The parent pid of a live process (/proc/PID/stat), or -1.</summary>
+    private static int ParentOf(int pid)
+    {
+        string stat;
+        try { stat = File.ReadAllText($"/proc/{pid}/stat"); }
+        catch (IOException) { return -1; }
+        catch (UnauthorizedAccessException) { return -1; }
+        // "pid (comm) state ppid ...": comm may hold anything, so parse after the last ')'
+        int close = stat.LastIndexOf(')');
+        if (close < 0) return -1;
+        var fields = stat[(close + 1)..].Split(' ', 4, StringSplitOptions.RemoveEmptyEntries);
+        return fields.Length >= 2 && int.TryParse(fields[1], out int ppid) ? ppid : -1;
+    }
+
     /// <summary>unshare(CLONE_NEWNET).</summary>
     public Net Unshare(int pid)
     {
@@ -118,15 +163,20 @@ public sealed class Namespaces
     {
         if (!ValidName(name)) return -Errno.EINVAL;
         var path = NamePath(name);
-        if (!File.Exists(path)) return -Errno.ENOENT;
+        if (!Libc.DevIno(path, out _, out _)) return -Libc.Errno; // the mount point must exist
         if (_names.ContainsKey(name)) return -Errno.EBUSY;
-        string tmp = path + ".vk-bind";
-        File.Delete(tmp);
-        if (Syscall.link(HandlePath(net), tmp) < 0) return -(int)Stdlib.GetLastError();
-        if (Syscall.rename(tmp, path) < 0)
+        string tmp = _tmpDir + "/" + name;
+        if (Libc.link(HandlePath(net), tmp) < 0)
         {
-            int e = (int)Stdlib.GetLastError();
-            File.Delete(tmp);
+            int e = Libc.Errno;
+            if (e != (int)Errno.EEXIST) return -e;
+            Libc.unlink(tmp);
+            if (Libc.link(HandlePath(net), tmp) < 0) return -Libc.Errno;
+        }
+        if (Libc.rename(tmp, path) < 0)
+        {
+            int e = Libc.Errno;
+            Libc.unlink(tmp);
             return -e;
         }
         net.Hold();
@@ -134,13 +184,23 @@ public sealed class Namespaces
         return 0;
     }
 
-    /// <summary>umount of STATE/netns/NAME: the name lets go (the file stays until unlinked).</summary>
+    /// <summary>umount of STATE/netns/NAME: the name lets go of the namespace and shows again the
+    /// empty file it was before the bind (until unlinked).</summary>
     public int Unbind(string name)
     {
         if (!_names.Remove(name, out var net)) return -Errno.EINVAL;
+        var path = NamePath(name);
+        if (Libc.DevIno(path, out var dev, out var ino) && _inodeOf.TryGetValue(net.Id, out var h) && h == (dev, ino))
+        {
+            string tmp = _tmpDir + "/" + name;
+            int fd = CreateEmpty(tmp, 0);
+            if (fd >= 0)
+            {
+                Libc.close(fd);
+                if (Libc.rename(tmp, path) < 0) Libc.unlink(tmp);
+            }
+        }
         net.Release();
         return 0;
     }
-
-    public string? NameOf(Net net) => _names.FirstOrDefault(kv => kv.Value == net).Key;
 }
