@@ -66,12 +66,12 @@ public sealed class Kernel
     /// <summary>Raised once a namespace is gone (the server drops what it kept for it).</summary>
     public event Action<Net>? NetDestroyed;
 
-    private readonly List<Net> _toDestroy = new();
+    private readonly Queue<Net> _toDestroy = new();
 
     /// <summary>The last reference to a namespace went away: it is destroyed with the deferred work.</summary>
     internal void ScheduleDestroy(Net net)
     {
-        _toDestroy.Add(net);
+        _toDestroy.Enqueue(net);
         _deferredPending = true;
     }
 
@@ -108,8 +108,7 @@ public sealed class Kernel
             }
             while (_toDestroy.Count > 0)
             {
-                var net = _toDestroy[0];
-                _toDestroy.RemoveAt(0);
+                var net = _toDestroy.Dequeue();
                 if (net.RefCount <= 0) DestroyNet(net);
                 again = true;
             }

@@ -75,11 +75,7 @@ public sealed partial class Net
     internal void Teardown()
     {
         Dying = true;
-        // unhash_nsid: nobody names this namespace any more, and it names nobody
-        foreach (var other in Kernel.Nets)
-            if (other != this) other.ForgetPeer(this);
-        foreach (var (_, peer) in Nsids.ToList()) _peerToId.Remove(peer);
-        _idToPeer.Clear();
+        UnhashNsids();
         var kill = new List<NetDevice>();
         foreach (var dev in _byIndex.Values.ToList())
         {
