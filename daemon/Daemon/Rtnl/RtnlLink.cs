@@ -673,9 +673,6 @@ public static class RtnlLinkHandlers
         w.PutU32(IFLA_CARRIER_UP_COUNT, dev.CarrierUpCount);
         w.PutU32(IFLA_CARRIER_DOWN_COUNT, dev.CarrierDownCount);
         w.PutU8(IFLA_PROTO_DOWN, dev.ProtoDown ? (byte)1 : (byte)0);
-        // nla_put_iflink: only when the link differs from the device itself
-        int iflink = dev.IfLink;
-        if (iflink != dev.Ifindex) w.PutU32(IFLA_LINK, (uint)iflink);
         if (dev.AddrLen > 0)
         {
             w.PutBytes(IFLA_ADDRESS, dev.DevAddr.AsSpan(0, dev.AddrLen));

@@ -52,7 +52,12 @@ public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents
     {
         var net = dev.Net;
         bool fromReq = CausedBy(RTM_NEWLINK, RTM_DELLINK) && (deleted || change == ~0u);
-        if (!Wanted(net, (uint)RTNLGRP_LINK, fromReq)) return;
+        if (!Wanted(net, (uint)RTNLGRP_LINK, fromReq))
+        {
+            // the kernel builds the message all the same, and filling it names the peer's namespace
+            RtnlNetns.LinkNetnsidAlloc(dev, net);
+            return;
+        }
         _w.Clear();
         uint pid = fromReq ? _reqSock!.PortId : 0, seq = fromReq ? _reqHdr.Seq : 0;
         RtnlLinkHandlers.FillIfinfo(_w, dev, net, deleted ? RTM_DELLINK : RTM_NEWLINK, pid, seq, change, 0, 0);
@@ -64,7 +69,11 @@ public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents
     {
         var net = dev.Net;
         bool fromReq = CausedBy(RTM_NEWLINK, RTM_SETLINK);
-        if (!Wanted(net, (uint)RTNLGRP_LINK, false)) return;
+        if (!Wanted(net, (uint)RTNLGRP_LINK, false))
+        {
+            RtnlNetns.LinkNetnsidAlloc(dev, net);
+            return;
+        }
         _w.Clear();
         RtnlLinkHandlers.FillIfinfo(_w, dev, net, RTM_DELLINK, 0, 0, ~0u, 0, 0, newNsid, newIfindex);
         _ = fromReq;
