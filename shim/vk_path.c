@@ -18,8 +18,9 @@
  * made in a vfork child), so the wrappers are safe between vfork and exec.
  *
  * Listing /run/netns gives the entries in tmpfs order (newest first, "." and ".." first), as
- * the real /run/netns, a tmpfs, does: opendir on it takes a sorted snapshot that readdir & co
- * then return.
+ * the real /run/netns, a tmpfs, does. The daemon puts its state directory on a tmpfs when it
+ * can; when it is elsewhere, opendir on it takes a snapshot sorted that way (by creation time)
+ * that readdir & co then return.
  */
 #include "vk_core.h"
 
@@ -28,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+
+#define VK_TMPFS_MAGIC 0x01021994
 
 /* ------------------------------------------------------------------------------------------ */
 /* The table                                                                                    */
@@ -740,6 +743,11 @@ static DIR *vk_opendir_ordered(const char *path)
     if (d == NULL)
         return NULL;
     int saved = errno;
+    struct statfs fs;
+    if (fstatfs(dirfd(d), &fs) == 0 && fs.f_type == VK_TMPFS_MAGIC) {
+        errno = saved;
+        return d; /* the order is the tmpfs's own */
+    }
     size_t cap = 16, n = 0;
     struct vk_dirent_key *keys = malloc(cap * sizeof(*keys));
     struct vk_dirlist *l = calloc(1, sizeof(*l));

@@ -99,6 +99,33 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int unlink(string path);
 
+    [LibraryImport("libc", EntryPoint = "statfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int statfs(string path, byte* buf);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial byte* mkdtemp(byte* template);
+
+    public const long TMPFS_MAGIC = 0x01021994;
+
+    /// <summary>f_type of the filesystem holding <paramref name="path"/> (the first field of struct
+    /// statfs), or -1.</summary>
+    public static long FsType(string path)
+    {
+        var buf = stackalloc byte[256];
+        return statfs(path, buf) < 0 ? -1 : *(long*)buf;
+    }
+
+    /// <summary>mkdtemp(3): a new private directory from a template ending in XXXXXX, or null.</summary>
+    public static string? MkdTemp(string template)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(template + "\0");
+        fixed (byte* p = bytes)
+        {
+            if (mkdtemp(p) == null) return null;
+        }
+        return System.Text.Encoding.UTF8.GetString(bytes, 0, bytes.Length - 1);
+    }
+
     /// <summary>st_dev and st_ino (the first two fields of struct stat on every 64-bit Linux ABI).</summary>
     public static bool DevIno(int fd, out ulong dev, out ulong ino)
     {

@@ -22,20 +22,16 @@ public sealed class Namespaces
     {
         _kernel = kernel;
         StateDir = stateDir;
-        _nsDir = Path.Combine(stateDir, "ns");
-        _netnsDir = Path.Combine(stateDir, "netns");
+        RealDir = PlaceStateDir(stateDir);
+        _nsDir = Path.Combine(RealDir, "ns");
+        _netnsDir = Path.Combine(RealDir, "netns");
         // where a bind is prepared before it is renamed into netns/ (a watcher of that directory,
         // `ip netns monitor`, sees no file appear that nobody created)
-        _tmpDir = Path.Combine(stateDir, "tmp");
-        foreach (var d in new[] { _nsDir, _netnsDir, _tmpDir })
-        {
-            Directory.CreateDirectory(d);
-            // leftovers of an earlier daemon on this socket name nothing any more
-            foreach (var f in Directory.EnumerateFiles(d)) File.Delete(f);
-        }
+        _tmpDir = Path.Combine(RealDir, "tmp");
+        foreach (var d in new[] { _nsDir, _netnsDir, _tmpDir }) Directory.CreateDirectory(d);
         const FilePermissions rwxr_xr_x = FilePermissions.S_IRWXU | FilePermissions.S_IRGRP | FilePermissions.S_IXGRP |
                                           FilePermissions.S_IROTH | FilePermissions.S_IXOTH;
-        Syscall.chmod(stateDir, rwxr_xr_x);
+        Syscall.chmod(RealDir, rwxr_xr_x);
         Syscall.chmod(_nsDir, rwxr_xr_x);
         Syscall.chmod(_netnsDir, rwxr_xr_x); // as /run/netns: only its owner creates names
         Syscall.chmod(_tmpDir, FilePermissions.S_IRWXU);
@@ -44,7 +40,58 @@ public sealed class Namespaces
         foreach (var net in kernel.Nets) CreateHandle(net);
     }
 
+    /// <summary>SOCKET.d, as clients name it.</summary>
     public string StateDir { get; }
+    /// <summary>Where it really is: SOCKET.d itself, or the tmpfs directory it links to.</summary>
+    public string RealDir { get; }
+
+    private const string TmpfsPrefix = "virtkernel-";
+
+    /// <summary>Makes the state directory. /run/netns is a tmpfs, and so must this be: creating a
+    /// name there and a namespace's handle costs microseconds (hundreds on a journaling disk
+    /// filesystem), and entries list newest first, as `ip netns list` shows them. When SOCKET.d's
+    /// filesystem is not a tmpfs, SOCKET.d is a symbolic link to a private directory on /dev/shm.</summary>
+    private static string PlaceStateDir(string stateDir)
+    {
+        RemoveStateDir(stateDir); // an earlier daemon's on this socket names nothing any more
+        string parent = Path.GetDirectoryName(Path.GetFullPath(stateDir))!;
+        if (Libc.FsType(parent) != Libc.TMPFS_MAGIC && Libc.FsType("/dev/shm") == Libc.TMPFS_MAGIC &&
+            Libc.MkdTemp($"/dev/shm/{TmpfsPrefix}{Syscall.getuid()}-XXXXXX") is { } real)
+        {
+            try
+            {
+                File.CreateSymbolicLink(stateDir, real);
+                return real;
+            }
+            catch (IOException)
+            {
+                Directory.Delete(real);
+            }
+        }
+        Directory.CreateDirectory(stateDir);
+        return stateDir;
+    }
+
+    /// <summary>Deletes the state directory (and the tmpfs directory it links to).</summary>
+    public static void RemoveStateDir(string stateDir)
+    {
+        try
+        {
+            var info = new DirectoryInfo(stateDir);
+            if (info.LinkTarget is { } target)
+            {
+                if (Path.GetFileName(target).StartsWith(TmpfsPrefix, StringComparison.Ordinal) && Directory.Exists(target))
+                    Directory.Delete(target, recursive: true);
+                File.Delete(stateDir);
+            }
+            else if (info.Exists)
+            {
+                Directory.Delete(stateDir, recursive: true);
+            }
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
     public int NameCount => _names.Count;
     public IReadOnlyDictionary<string, Net> Names => _names;
 

@@ -449,11 +449,7 @@ public sealed unsafe class VkServer : IDisposable
         if (_wakeFd >= 0) Libc.close(_wakeFd);
         foreach (var fd in _pidfds.Keys) Libc.close(fd);
         _listenFd = _epfd = _wakeFd = -1;
-        try
-        {
-            if (_namespaces != null && Directory.Exists(_namespaces.StateDir)) Directory.Delete(_namespaces.StateDir, recursive: true);
-        }
-        catch (IOException) { }
+        if (_namespaces != null) Namespaces.RemoveStateDir(_namespaces.StateDir);
         try
         {
             // remove the socket only if it is still ours
