@@ -6,7 +6,9 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
@@ -349,10 +351,30 @@ int vk_daemon_open(uint16_t kind, int protocol, int type, int cloexec)
 
 static pthread_mutex_t vk_ctl_lock = PTHREAD_MUTEX_INITIALIZER;
 static int vk_ctl_fd = -1; /* written under vk_ctl_lock, read atomically by close & co */
+static int vk_ctl_pending; /* answers to vk_ctl_post requests not read yet (vk_ctl_lock) */
+
+/* How long a control call polls for its answer before it sleeps: the daemon usually answers
+ * within microseconds, and not sleeping saves a wakeup on both sides. */
+#define VK_CTL_SPIN_NS 30000L
+
+static void vk_ctl_wait_locked(int fd)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int saved = errno;
+    do {
+        if (poll(&p, 1, 0) != 0)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < VK_CTL_SPIN_NS);
+    errno = saved;
+}
 
 static void vk_ctl_drop_locked(void)
 {
     int fd = vk_ctl_fd;
+    vk_ctl_pending = 0;
     if (fd >= 0) {
         __atomic_store_n(&vk_ctl_fd, -1, __ATOMIC_RELEASE);
         libc_close(fd);
@@ -409,6 +431,19 @@ static int vk_ctl_call_locked(uint32_t op, uint32_t sock, uint32_t aux, const vo
     void *buf = out;
     size_t cap = outlen != NULL ? *outlen : 0;
     ssize_t r;
+    /* the answers to earlier vk_ctl_post requests come first */
+    for (; vk_ctl_pending > 0; vk_ctl_pending--) {
+        vk_ctl_wait_locked(fd);
+        do {
+            r = libc_recv(fd, &rep, sizeof(rep), 0);
+        } while (r < 0 && errno == EINTR);
+        if (r <= 0) {
+            int err = r < 0 ? -errno : -ECONNRESET;
+            vk_ctl_drop_locked();
+            return err;
+        }
+    }
+    vk_ctl_wait_locked(fd);
     if (alloc_out != NULL) {
         /* Size the answer first (a seqpacket read cuts what does not fit). */
         do {
@@ -468,6 +503,26 @@ int vk_ctl_ex(uint32_t op, uint32_t sock, uint32_t aux, const void *in1, size_t 
     }
     pthread_mutex_lock(&vk_ctl_lock);
     int ret = vk_ctl_call_locked(op, sock, aux, in1, len1, in2, len2, out, outlen, alloc_out);
+    pthread_mutex_unlock(&vk_ctl_lock);
+    errno = saved;
+    return ret;
+}
+
+int vk_ctl_post(uint32_t op, const void *in, size_t len)
+{
+    int saved = errno;
+    struct vk_ctl_req req = {.op = op, .len = (uint32_t)len};
+    struct iovec iov[2] = {{&req, sizeof(req)}, {(void *)in, len}};
+    pthread_mutex_lock(&vk_ctl_lock);
+    int fd = vk_ctl_open_locked();
+    int ret = fd;
+    if (fd >= 0) {
+        ret = vk_sendmsg_all(fd, iov, 2) >= 0 ? 0 : -errno;
+        if (ret == 0)
+            vk_ctl_pending++;
+        else
+            vk_ctl_drop_locked();
+    }
     pthread_mutex_unlock(&vk_ctl_lock);
     errno = saved;
     return ret;
@@ -543,6 +598,7 @@ static void vk_atfork_child(void)
         libc_close(vk_ctl_fd);
         __atomic_store_n(&vk_ctl_fd, -1, __ATOMIC_RELEASE);
     }
+    vk_ctl_pending = 0;
     pthread_mutex_unlock(&vk_state_lock);
     pthread_mutex_unlock(&vk_ctl_lock);
 }

@@ -292,6 +292,9 @@ int vk_ctl_alloc(uint32_t op, uint32_t sock, const void *in1, size_t len1, void 
  * when alloc_out is not NULL, to a malloc'd buffer. */
 int vk_ctl_ex(uint32_t op, uint32_t sock, uint32_t aux, const void *in1, size_t len1,
               const void *in2, size_t len2, void *out, size_t *outlen, void **alloc_out);
+/* A request whose answer nobody waits for (it is read, and dropped, before the next call's):
+ * for calls that cannot fail, so that they cost no round trip. sock 0. 0 or -errno. */
+int vk_ctl_post(uint32_t op, const void *in, size_t len);
 /* Forget the control connection (it is reopened on next use). Used when the application closes
  * its fd number and, later, when the current namespace changes. */
 void vk_ctl_reset(void);

@@ -343,7 +343,9 @@ VK_EXPORT int setns(int fd, int nstype)
     if (netns < 0)
         return vk_fail(-netns);
     uint32_t in = (uint32_t)netns;
-    int ret = vk_ctl(VK_CTL_NETNS_SETNS, 0, &in, sizeof(in), NULL, 0, NULL, NULL);
+    /* The initial namespace always exists: entering it cannot fail (ip netns add's restore). */
+    int ret = in == 0 ? vk_ctl_post(VK_CTL_NETNS_SETNS, &in, sizeof(in))
+                      : vk_ctl(VK_CTL_NETNS_SETNS, 0, &in, sizeof(in), NULL, 0, NULL, NULL);
     if (ret < 0)
         return vk_fail(-ret);
     vk_netns_set_current(in);
