@@ -76,13 +76,19 @@ public sealed partial class Net
     {
         Dying = true;
         UnhashNsids();
+        // default_device_exit_batch: every device goes the way its kind deletes it
         var kill = new List<NetDevice>();
+        var queued = new HashSet<NetDevice>();
         foreach (var dev in _byIndex.Values.ToList())
         {
-            if (dev == Loopback || kill.Contains(dev)) continue;
+            if (dev == Loopback || queued.Contains(dev)) continue;
+            int before = kill.Count;
             dev.Ops.DelLink(dev, kill);
+            for (int i = before; i < kill.Count; i++) queued.Add(kill[i]);
         }
-        UnregisterNetdeviceMany(kill);
+        // the batch may hold devices of other namespaces (a veth's peer): each leaves its own
+        foreach (var group in kill.GroupBy(d => d.Net).ToList())
+            group.Key.UnregisterNetdeviceMany(group.ToList());
         UnregisterNetdeviceMany([Loopback]);
         RunLinkWatch();
     }
