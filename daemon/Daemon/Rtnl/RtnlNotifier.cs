@@ -40,11 +40,19 @@ public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents
         if (table != null)
             foreach (var sk in table.Listeners(group))
                 if (!(echo && sk.PortId == exclude)) sk.EnqueueMulticast(_w.Span, group);
+        // do_one_broadcast: sockets of other namespaces listening to all of them hear it when
+        // their namespace has an id for this one, and learn that id (NETLINK_LISTEN_ALL_NSID)
+        foreach (var sk in _engine.AllNsidListeners)
+        {
+            if (sk.Net == net || !sk.InGroup(group)) continue;
+            int nsid = sk.Net.PeerToId(net);
+            if (nsid >= 0) sk.EnqueueMulticast(_w.Span, group, nsid, hasNsid: true);
+        }
         if (echo) _reqSock!.Enqueue(_w.Span);
     }
 
     private bool Wanted(Net net, uint group, bool fromRequest) =>
-        (_engine.TableIfAny(net)?.HasListeners(group) ?? false) ||
+        (_engine.TableIfAny(net)?.HasListeners(group) ?? false) || _engine.AllNsidListeners.Count > 0 ||
         (fromRequest && _reqSock != null && (_reqHdr.Flags & NLM_F_ECHO) != 0);
 
     /// <summary>rtmsg_ifinfo.</summary>

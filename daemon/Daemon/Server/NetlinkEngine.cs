@@ -36,6 +36,10 @@ public sealed class NetlinkEngine
     /// <summary>Namespace names and process memberships (set by the server once it listens).</summary>
     public Namespaces? Namespaces { get; set; }
 
+    /// <summary>Sockets with NETLINK_LISTEN_ALL_NSID set: they also hear the groups they joined in
+    /// every namespace their own has an id for.</summary>
+    public HashSet<NetlinkSock> AllNsidListeners { get; } = new();
+
     public Kernel Kernel { get; }
     public uint DaemonUid { get; }
     public Rtnetlink Rtnl { get; }
@@ -76,6 +80,7 @@ public sealed class NetlinkEngine
         sk.Closed = true;
         sk.Dump = null;
         TableIfAny(sk.Net)?.Remove(sk);
+        AllNsidListeners.Remove(sk);
         _socks.Remove(sk.Id);
         sk.Out.Clear();
         sk.Net.Release();
@@ -144,7 +149,12 @@ public sealed class NetlinkEngine
             case NETLINK_PKTINFO: sk.PktInfo = on; return 0;
             case NETLINK_BROADCAST_ERROR: sk.BroadcastError = on; return 0;
             case NETLINK_NO_ENOBUFS: sk.NoEnobufs = on; return 0;
-            case NETLINK_LISTEN_ALL_NSID: sk.ListenAllNsid = on; return 0;
+            case NETLINK_LISTEN_ALL_NSID:
+                // netlink_setsockopt: CAP_NET_BROADCAST in the socket's namespace
+                if (!sk.Privileged) return -Errno.EPERM;
+                sk.ListenAllNsid = on;
+                if (on) AllNsidListeners.Add(sk); else AllNsidListeners.Remove(sk);
+                return 0;
             case NETLINK_CAP_ACK: sk.CapAck = on; return 0;
             case NETLINK_EXT_ACK: sk.ExtAck = on; return 0;
             case NETLINK_GET_STRICT_CHK: sk.StrictChk = on; return 0;
