@@ -50,7 +50,8 @@ public sealed class VkEnvironment : IDisposable
 
     /// <summary>A process started as the test user (via setpriv when root), with stderr merged into
     /// stdout at the descriptor level so their order is kept.</summary>
-    public ProcessStartInfo Command(IEnumerable<string> argv, string? socket, bool shim)
+    public ProcessStartInfo Command(IEnumerable<string> argv, string? socket, bool shim,
+        IReadOnlyDictionary<string, string>? env = null)
     {
         var psi = new ProcessStartInfo
         {
@@ -77,13 +78,24 @@ public sealed class VkEnvironment : IDisposable
         if (Environment.GetEnvironmentVariable("DOTNET_ROOT") is { } root) psi.Environment["DOTNET_ROOT"] = root;
         if (socket != null) psi.Environment["VIRTKERNEL_SOCKET"] = socket;
         if (shim) psi.Environment["LD_PRELOAD"] = Shim;
+        if (env != null)
+            foreach (var (k, v) in env) psi.Environment[k] = v;
         return psi;
     }
 
-    /// <summary>Runs a command to completion: its combined output and exit status.</summary>
-    public (string Output, int Status) Run(IEnumerable<string> argv, string? socket, bool shim = true, int timeoutMs = 30_000)
+    /// <summary>Starts a command in the background (stdin closed, output collected by the caller).</summary>
+    public Process Start(IEnumerable<string> argv, string? socket, bool shim = true, IReadOnlyDictionary<string, string>? env = null)
     {
-        using var p = Process.Start(Command(argv, socket, shim))!;
+        var p = Process.Start(Command(argv, socket, shim, env))!;
+        p.StandardInput.Close();
+        return p;
+    }
+
+    /// <summary>Runs a command to completion: its combined output and exit status.</summary>
+    public (string Output, int Status) Run(IEnumerable<string> argv, string? socket, bool shim = true, int timeoutMs = 30_000,
+        IReadOnlyDictionary<string, string>? env = null)
+    {
+        using var p = Process.Start(Command(argv, socket, shim, env))!;
         p.StandardInput.Close();
         var output = p.StandardOutput.ReadToEndAsync();
         if (!p.WaitForExit(timeoutMs))
@@ -128,8 +140,11 @@ public sealed class DaemonProcess : IDisposable
     private readonly string _sockDir;
     public string Socket { get; }
 
+    private readonly VkEnvironment _env;
+
     public DaemonProcess(VkEnvironment env)
     {
+        _env = env;
         _sockDir = env.NewSocketDir();
         Socket = Path.Combine(_sockDir, "vk.sock");
         var psi = env.Command(["dotnet", env.DaemonDll, "serve", "--socket", Socket], null, shim: false);
@@ -146,6 +161,9 @@ public sealed class DaemonProcess : IDisposable
     }
 
     public bool Exited => _p.HasExited;
+
+    /// <summary>`vk status`: what the daemon holds (namespaces, devices, sockets).</summary>
+    public string Status() => _env.Run(["dotnet", _env.DaemonDll, "status", "--socket", Socket], null, shim: false).Output;
 
     public void Dispose()
     {
