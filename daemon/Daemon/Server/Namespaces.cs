@@ -55,21 +55,50 @@ public sealed class Namespaces
     {
         RemoveStateDir(stateDir); // an earlier daemon's on this socket names nothing any more
         string parent = Path.GetDirectoryName(Path.GetFullPath(stateDir))!;
-        if (Libc.FsType(parent) != Libc.TMPFS_MAGIC && Libc.FsType("/dev/shm") == Libc.TMPFS_MAGIC &&
-            Libc.MkdTemp($"/dev/shm/{TmpfsPrefix}{Syscall.getuid()}-XXXXXX") is { } real)
+        if (Libc.FsType(parent) != Libc.TMPFS_MAGIC && Libc.FsType("/dev/shm") == Libc.TMPFS_MAGIC)
         {
-            try
+            string prefix = $"{TmpfsPrefix}{Syscall.getuid()}-";
+            SweepOrphans("/dev/shm", prefix);
+            if (Libc.MkdTemp($"/dev/shm/{prefix}XXXXXX") is { } real)
             {
-                File.CreateSymbolicLink(stateDir, real);
-                return real;
-            }
-            catch (IOException)
-            {
-                Directory.Delete(real);
+                try
+                {
+                    File.WriteAllText(Path.Combine(real, OwnerFile), Environment.ProcessId + "\n");
+                    File.CreateSymbolicLink(stateDir, real);
+                    return real;
+                }
+                catch (IOException)
+                {
+                    Directory.Delete(real, recursive: true);
+                }
             }
         }
         Directory.CreateDirectory(stateDir);
         return stateDir;
+    }
+
+    /// <summary>The pid of the daemon a tmpfs state directory belongs to.</summary>
+    private const string OwnerFile = "owner";
+
+    /// <summary>Removes the tmpfs state directories of this user's daemons that died without
+    /// cleaning up (killed), so that they do not pile up.</summary>
+    private static void SweepOrphans(string dir, string prefix)
+    {
+        try
+        {
+            foreach (var d in Directory.EnumerateDirectories(dir, prefix + "*"))
+            {
+                string owner = Path.Combine(d, OwnerFile);
+                bool orphan;
+                if (File.Exists(owner))
+                    orphan = !int.TryParse(File.ReadAllText(owner).Trim(), out int pid) || !Alive(pid);
+                else // being made right now by another daemon, or left half-made long ago
+                    orphan = DateTime.UtcNow - Directory.GetLastWriteTimeUtc(d) > TimeSpan.FromMinutes(1);
+                if (orphan) Directory.Delete(d, recursive: true);
+            }
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
     }
 
     /// <summary>Deletes the state directory (and the tmpfs directory it links to).</summary>
@@ -177,6 +206,19 @@ public sealed class Namespaces
         if (pid <= 0 || ParentOf(pid) != parentPid) return -Errno.ESRCH;
         if (!Knows(pid)) Enter(pid, net);
         return 0;
+    }
+
+    /// <summary>Is the process running (not gone, not a zombie)?</summary>
+    private static bool Alive(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            int close = stat.LastIndexOf(')');
+            return close > 0 && close + 2 < stat.Length && stat[close + 2] != 'Z';
+        }
+        catch (IOException) { return false; }
+        catch (UnauthorizedAccessException) { return true; }
     }
 
     /// <summary>The parent pid of a live process (/proc/PID/stat), or -1.</summary>
