@@ -170,7 +170,9 @@ public sealed class ControlHandler
         return $"pid {Environment.ProcessId}\nuptime {(int)(DateTime.UtcNow - _server.StartedAt).TotalSeconds}s\n" +
                $"named namespaces {_server.NamespaceTable.NameCount}\n" +
                $"namespaces {_kernel.NetCount}\ndevices {devices}\nnetlink sockets {_engine.SocketCount}\n" +
-               $"connections {_server.ConnectionCount}\n";
+               $"connections {_server.ConnectionCount}\n" +
+               // live managed memory after a full collection: what the state really takes
+               $"managed heap {GC.GetTotalMemory(forceFullCollection: true) / 1024} KiB\n";
     }
 
     private static byte[] SockName(NetlinkSock sk)
