@@ -84,7 +84,7 @@ public sealed class NetlinkEngine
         _socks.Remove(sk.Id);
         sk.Out.Clear();
         sk.Net.Release();
-        Kernel.RunDeferred();
+        Kernel.RunDeferred(destroyNamespaces: false); // the server destroys it after its answers
     }
 
     // ---- socket calls ---------------------------------------------------------------------

@@ -179,7 +179,7 @@ public sealed unsafe class VkServer : IDisposable
                     lock (_kernel.Lock)
                     {
                         _namespaces!.ProcessExited(exited);
-                        _kernel.RunDeferred();
+                        _kernel.RunDeferred(destroyNamespaces: false);
                     }
                     continue;
                 }
@@ -192,6 +192,12 @@ public sealed unsafe class VkServer : IDisposable
                 if (_kernel.RunTimers() > 0) _kernel.RunDeferred();
             }
             FlushDirty();
+            if (_kernel.DestroyPending)
+            {
+                // cleanup_net: after the answers are out, before the next request is read
+                lock (_kernel.Lock) _kernel.RunDeferred();
+                FlushDirty();
+            }
         }
     }
 
@@ -327,7 +333,7 @@ public sealed unsafe class VkServer : IDisposable
             {
                 reply = _control.Handle(c.Uid, c.Pid, c.Netns!, req, payload, out var newNet);
                 if (newNet != null) c.Netns = newNet;
-                _kernel.RunDeferred();
+                _kernel.RunDeferred(destroyNamespaces: false);
             }
             EnqueueCtl(c, reply);
         }

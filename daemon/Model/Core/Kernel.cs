@@ -90,9 +90,15 @@ public sealed class Kernel
         return mac;
     }
 
+    /// <summary>Namespaces nothing holds any more wait for <see cref="RunDeferred"/>.</summary>
+    public bool DestroyPending => _toDestroy.Count > 0;
+
     /// <summary>Runs the work the kernel defers to just after a request (linkwatch, addrconf DAD
-    /// work), until none is left. The server calls it after every request; tests may call it directly.</summary>
-    public void RunDeferred()
+    /// work, and unless <paramref name="destroyNamespaces"/> is false the cleanup_net of released
+    /// namespaces), until none is left. The server calls it after every request; tests may call it
+    /// directly. The kernel tears namespaces down in a workqueue, after `ip netns del` returned:
+    /// the server answers first and destroys them before it reads the next request.</summary>
+    public void RunDeferred(bool destroyNamespaces = true)
     {
         if (!_deferredPending) return;
         bool again = true;
@@ -106,14 +112,14 @@ public sealed class Kernel
                 if (net.LinkWatchPendingAny) { net.RunLinkWatch(); again = true; }
                 if (net.Ipv6.DadWorkPending) { net.Ipv6.RunDadWork(); again = true; }
             }
-            while (_toDestroy.Count > 0)
+            while (destroyNamespaces && _toDestroy.Count > 0)
             {
                 var net = _toDestroy.Dequeue();
                 if (net.RefCount <= 0) DestroyNet(net);
                 again = true;
             }
         }
-        _deferredPending = false;
+        _deferredPending = _toDestroy.Count > 0;
     }
 
     private readonly Queue<Net> _pendingNets = new();
