@@ -195,7 +195,7 @@ struct vk_ifaddr {
  *   STATE/netns/    what /run/netns and /var/run/netns are for shimmed processes: `ip netns add`
  *                   creates STATE/netns/NAME (O_CREAT|O_EXCL) and "bind mounts" the namespace onto
  *                   it (VK_CTL_NETNS_BIND turns it into a hard link of STATE/ns/ID; umount puts
- *                   back an empty file, so only bound names have more than one link).
+ *                   back the file it covered, so only bound names have more than one link).
  * Like /run/netns, STATE is on a tmpfs when possible: when the socket's directory is not one,
  * STATE is a symbolic link to a private directory under /dev/shm.
  * A process's current namespace travels in VIRTKERNEL_NETNS (decimal id; unset or empty = 0),

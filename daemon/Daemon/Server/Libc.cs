@@ -99,6 +99,15 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int unlink(string path);
 
+    [LibraryImport("libc", EntryPoint = "renameat2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int renameat2(int olddirfd, string oldpath, int newdirfd, string newpath, uint flags);
+
+    private const int AT_FDCWD = -100;
+    private const uint RENAME_EXCHANGE = 2;
+
+    /// <summary>renameat2(RENAME_EXCHANGE): the two names swap their files, atomically; both must exist.</summary>
+    public static int Exchange(string a, string b) => renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
+
     [LibraryImport("libc", EntryPoint = "statfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int statfs(string path, byte* buf);
 

@@ -246,13 +246,12 @@ public sealed class Namespaces
     private static bool ValidName(string name) =>
         name.Length > 0 && name != "." && name != ".." && !name.Contains('/') && Encoding.UTF8.GetByteCount(name) < 256;
 
-    /// <summary>mount --bind of a namespace onto STATE/netns/NAME: the file becomes a hard link of the
-    /// namespace's handle, and the name holds the namespace.</summary>
+    /// <summary>mount --bind of a namespace onto STATE/netns/NAME: the name shows a hard link of the
+    /// namespace's handle (swapped in atomically; the mount point must exist), and holds the
+    /// namespace. The file it covers waits in STATE/tmp/NAME for the umount.</summary>
     public int Bind(Net net, string name)
     {
         if (!ValidName(name)) return -Errno.EINVAL;
-        var path = NamePath(name);
-        if (!Libc.DevIno(path, out _, out _)) return -Libc.Errno; // the mount point must exist
         if (_names.ContainsKey(name)) return -Errno.EBUSY;
         string tmp = _tmpDir + "/" + name;
         if (Libc.link(HandlePath(net), tmp) < 0)
@@ -262,9 +261,9 @@ public sealed class Namespaces
             Libc.unlink(tmp);
             if (Libc.link(HandlePath(net), tmp) < 0) return -Libc.Errno;
         }
-        if (Libc.rename(tmp, path) < 0)
+        if (Libc.Exchange(tmp, NamePath(name)) < 0)
         {
-            int e = Libc.Errno;
+            int e = Libc.Errno; // ENOENT: no mount point
             Libc.unlink(tmp);
             return -e;
         }
@@ -274,21 +273,12 @@ public sealed class Namespaces
     }
 
     /// <summary>umount of STATE/netns/NAME: the name lets go of the namespace and shows again the
-    /// empty file it was before the bind (until unlinked).</summary>
+    /// file it covered (until unlinked).</summary>
     public int Unbind(string name)
     {
         if (!_names.Remove(name, out var net)) return -Errno.EINVAL;
-        var path = NamePath(name);
-        if (Libc.DevIno(path, out var dev, out var ino) && _inodeOf.TryGetValue(net.Id, out var h) && h == (dev, ino))
-        {
-            string tmp = _tmpDir + "/" + name;
-            int fd = CreateEmpty(tmp, 0);
-            if (fd >= 0)
-            {
-                Libc.close(fd);
-                if (Libc.rename(tmp, path) < 0) Libc.unlink(tmp);
-            }
-        }
+        // the covered file comes back in place of the handle's link
+        if (Libc.rename(_tmpDir + "/" + name, NamePath(name)) < 0) Libc.unlink(_tmpDir + "/" + name);
         net.Release();
         return 0;
     }
