@@ -221,19 +221,26 @@ public sealed class NetlinkEngine
         int flags = 0;
         bool full = err != 0 && !sk.CapAck;
         if (!full) flags |= NLM_F_CAPPED;
-        bool tlvs = sk.ExtAck && (ext.Message != null || (err != 0 && ext.BadAttrOffset >= 0));
-        if (tlvs) flags |= NLM_F_ACK_TLVS;
         int start = w.BeginMessage(NLMSG_ERROR, flags, hdr.Seq, sk.PortId);
         var e = w.Reserve(4);
         BinaryPrimitives.WriteInt32LittleEndian(e, err);
         if (full) w.Append(request[..(int)hdr.Len]);
         else w.Append(request[..NlMsgHdr.Size]);
-        if (tlvs)
+        // netlink_ack_tlv_fill: the message (also as a warning on success); for errors the offset
+        // of the bad attribute and the policy it failed
+        if (sk.ExtAck)
         {
+            int tlvStart = w.Length;
             if (ext.Message != null) w.PutString(NLMSGERR_ATTR_MSG, ext.Message);
-            if (err != 0 && ext.BadAttrOffset >= 0 && ext.BadAttrOffset < hdr.Len)
-                w.PutU32(NLMSGERR_ATTR_OFFS, (uint)ext.BadAttrOffset);
+            if (err != 0)
+            {
+                if (ext.BadAttrOffset >= 0 && ext.BadAttrOffset < hdr.Len)
+                    w.PutU32(NLMSGERR_ATTR_OFFS, (uint)ext.BadAttrOffset);
+                if (ext.Policy is NlaPolicy pt) NlPolicyDump.WriteAttr(w, pt, NLMSGERR_ATTR_POLICY);
+            }
+            if (w.Length > tlvStart) flags |= NLM_F_ACK_TLVS;
         }
+        w.SetMessageFlags(start, flags);
         w.EndMessage(start);
         sk.Enqueue(w.Span);
     }
@@ -347,13 +354,19 @@ public sealed class Extack
 {
     public string? Message;
     public int BadAttrOffset = -1;
+    /// <summary>extack->policy: the policy entry the bad attribute failed (NL_SET_ERR_MSG_ATTR_POL).</summary>
+    public NlaPolicy? Policy;
 
     public int Set(NlError e)
     {
         if (e.Message != null) Message = e.Message;
         if (e.BadAttrOffset >= 0) BadAttrOffset = e.BadAttrOffset;
+        if (e.Policy != null) Policy = e.Policy;
         return -e.Errno;
     }
+
+    /// <summary>NL_SET_ERR_MSG of a warning: the message without an error (the ACK carries it).</summary>
+    public void Warn(string message) => Message = message;
 
     public int Set(KErr e, int badAttrOffset = -1)
     {

@@ -20,18 +20,6 @@ public class MalformedInputTests
     /// <summary>Cases known to differ from the kernel, with why.</summary>
     private static readonly Dictionary<string, string> Pending = new()
     {
-        ["address-33-bytes"] = "no NLMSGERR_ATTR_POLICY in the extended ACK",
-        ["af-spec-inet6-bad-mode-len"] = "no NLMSGERR_ATTR_POLICY in the extended ACK",
-        ["error-cap-ack-with-extack"] = "no NLMSGERR_ATTR_POLICY in the extended ACK",
-        ["getaddr-ifa-local-3-bytes"] = "no NLMSGERR_ATTR_POLICY in the extended ACK",
-        ["ifname-16-chars-and-nul-newlink"] = "no NLMSGERR_ATTR_POLICY in the extended ACK",
-        ["ifname-16-chars-no-nul"] = "no NLMSGERR_ATTR_POLICY in the extended ACK",
-        ["ifname-empty"] = "no NLMSGERR_ATTR_POLICY in the extended ACK",
-        ["link-netnsid-2-bytes"] = "no NLMSGERR_ATTR_POLICY in the extended ACK",
-        ["linkinfo-2-bytes"] = "no NLMSGERR_ATTR_POLICY in the extended ACK",
-        ["mtu-2-bytes"] = "no NLMSGERR_ATTR_POLICY in the extended ACK",
-        ["operstate-empty"] = "no NLMSGERR_ATTR_POLICY in the extended ACK",
-        ["veth-peer-name-too-long"] = "no NLMSGERR_ATTR_POLICY in the extended ACK",
         ["af-spec-inet6-leftover"] = "no \"bytes leftover after parsing attributes\" warning",
         ["attr-len-below-4-newlink"] = "no \"bytes leftover after parsing attributes\" warning",
         ["attr-len-past-end-getlink"] = "no \"bytes leftover after parsing attributes\" warning",
