@@ -49,11 +49,13 @@ public sealed class Policy
 
 /// <summary>The error a parse or a handler reports: -errno plus the extack message, the offset of
 /// the offending attribute and the policy it failed (NL_SET_ERR_MSG_ATTR_POL), as NLMSGERR_ATTR_MSG,
-/// NLMSGERR_ATTR_OFFS and NLMSGERR_ATTR_POLICY carry them.</summary>
+/// NLMSGERR_ATTR_OFFS and NLMSGERR_ATTR_POLICY carry them. With <see cref="Errno"/> 0 and a message it
+/// is a warning: the kernel reports "bytes leftover after parsing attributes" even when it accepts.</summary>
 public readonly record struct NlError(int Errno, string? Message = null, int BadAttrOffset = -1, NlaPolicy? Policy = null)
 {
     public static readonly NlError Ok = new(0);
     public bool IsError => Errno != 0;
+    public bool IsWarning => Errno == 0 && Message != null;
 }
 
 /// <summary>tb[]: the attributes of a message by type, as offsets into the message.</summary>
@@ -74,6 +76,7 @@ public sealed class AttrTable
     }
 
     public int MaxType => _off.Length - 1;
+
     public bool Has(int type) => type <= MaxType && _off[type] >= 0;
     internal void Set(int type, int hdrOffset, int payloadOffset, int len)
     {
@@ -100,7 +103,8 @@ public sealed class AttrTable
     public string String(int type) => Get(type).String;
     public byte[] Bytes(int type) => Payload(type).ToArray();
 
-    /// <summary>nla_parse_nested on one of this table's attributes.</summary>
+    /// <summary>nla_parse_nested on one of this table's attributes. <paramref name="err"/> may be a
+    /// warning on success; the caller passes it to the extack where the kernel passes one.</summary>
     public AttrTable? ParseNested(int type, Policy policy, NlValidate validate, out NlError err)
     {
         return AttrParser.Parse(Message, _off[type], _len[type], policy, validate, out err);
@@ -137,12 +141,16 @@ public static class AttrParser
         return err.IsError ? null : tb;
     }
 
-    /// <summary>Validation without building a table (__nla_validate).</summary>
+    public const string LeftoverMessage = "bytes leftover after parsing attributes";
+
+    /// <summary>Validation without building a table (__nla_validate). Success may carry a warning
+    /// (<see cref="NlError.IsWarning"/>): bytes left over, here or in a nest.</summary>
     public static NlError Validate(ReadOnlySpan<byte> message, int start, int length, Policy policy,
         NlValidate validate, AttrTable? tb, int depth)
     {
         if (depth >= MaxPolicyRecursionDepth)
             return new NlError(Errno.EINVAL, "allowed policy recursion depth exceeded");
+        var warning = NlError.Ok;
         var it = new NlAttrIterator(message.Slice(start, length), start);
         while (it.MoveNext())
         {
@@ -156,11 +164,16 @@ public static class AttrParser
             }
             var e = ValidateNla(message, nla, policy, validate, depth);
             if (e.IsError) return e;
+            if (e.IsWarning) warning = e;
             tb?.Set(type, nla.Offset, nla.Offset + Nl.AttrHdrLen, nla.Length);
         }
-        if (it.Remaining > 0 && (validate & NlValidate.Trailing) != 0)
-            return new NlError(Errno.EINVAL, "bytes leftover after parsing attributes");
-        return NlError.Ok;
+        if (it.Remaining > 0)
+        {
+            // NL_SET_ERR_MSG even when the bytes are tolerated: the ACK then carries it as a warning
+            if ((validate & NlValidate.Trailing) != 0) return new NlError(Errno.EINVAL, LeftoverMessage);
+            warning = new NlError(0, LeftoverMessage);
+        }
+        return warning;
     }
 
     // lib/nlattr.c validate_nla()
@@ -175,6 +188,7 @@ public static class AttrParser
         int off = nla.Offset;
         // out_err: NL_SET_ERR_MSG_ATTR_POL
         NlError Fail(int errno = Errno.ERANGE) => new(errno, "Attribute failed policy validation", off, pt);
+        var warning = NlError.Ok;
 
         if (exact != 0 && attrlen != exact && (validate & NlValidate.StrictAttrs) != 0)
             return new NlError(Errno.EINVAL, "invalid attribute length", nla.Offset, pt);
@@ -221,6 +235,7 @@ public static class AttrParser
                 {
                     var e = Validate(message, nla.Offset + Nl.AttrHdrLen, attrlen, pt.NestedPolicy, validate, null, depth + 1);
                     if (e.IsError) return e;
+                    warning = e;
                 }
                 break;
             case NlaType.NestedArray:
@@ -234,6 +249,7 @@ public static class AttrParser
                         var inner = it.Current;
                         var e = Validate(message, inner.Offset + Nl.AttrHdrLen, inner.Length, pt.NestedPolicy, validate, null, depth + 1);
                         if (e.IsError) return e;
+                        if (e.IsWarning) warning = e;
                     }
                 }
                 break;
@@ -254,7 +270,7 @@ public static class AttrParser
                 break;
             }
         }
-        return NlError.Ok;
+        return warning;
     }
 }
 

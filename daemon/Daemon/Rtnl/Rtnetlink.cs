@@ -24,7 +24,8 @@ public sealed class RtnlRequest
     public ushort Flags => Hdr.Flags;
     public bool Strict => Sock.StrictChk;
 
-    /// <summary>nlmsg_parse(_deprecated): the attributes after a fixed header of <paramref name="hdrLen"/> bytes.</summary>
+    /// <summary>nlmsg_parse(_deprecated): the attributes after a fixed header of <paramref name="hdrLen"/>
+    /// bytes. A warning of the parse (bytes left over) goes to the extack.</summary>
     public AttrTable? Parse(int hdrLen, Policy policy, NlValidate validate, out int err)
     {
         err = 0;
@@ -36,7 +37,12 @@ public sealed class RtnlRequest
         int start = NlMsgHdr.Size + Nl.Align(hdrLen);
         int len = Math.Max(0, (int)Hdr.Len - start);
         var tb = AttrParser.Parse(Msg, Math.Min(start, (int)Hdr.Len), len, policy, validate, out var e);
-        if (tb == null) err = Ext.Set(e);
+        if (tb == null)
+        {
+            err = Ext.Set(e);
+            return null;
+        }
+        if (e.IsWarning) Ext.Warn(e.Message!);
         return tb;
     }
 

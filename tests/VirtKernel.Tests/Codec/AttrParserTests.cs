@@ -174,6 +174,32 @@ public class AttrParserTests
     }
 
     [Fact]
+    public void LeftoverBytesAreAWarningWhenLiberalAndAnErrorWhenStrict()
+    {
+        // an attribute whose length runs past the end, and one shorter than its header
+        foreach (var bad in new[] { new byte[] { 100, 0, 2, 0, (byte)'l', (byte)'o', 0, 0 }, new byte[] { 2, 0, 2, 0 } })
+        {
+            var msg = Msg(A(1, 1, 0, 0, 0), bad);
+            var (tb, err) = Parse(msg);
+            Assert.NotNull(tb);
+            Assert.True(tb!.Has(1));
+            Assert.False(tb.Has(2));
+            Assert.True(err.IsWarning);
+            Assert.Equal("bytes leftover after parsing attributes", err.Message);
+            (tb, err) = Parse(msg, NlValidate.Trailing);
+            Assert.Null(tb);
+            Assert.Equal((Errno.EINVAL, "bytes leftover after parsing attributes", -1), (err.Errno, err.Message, err.BadAttrOffset));
+        }
+        // in a nest too: the nested parse returns the warning with its table
+        var (outer, w) = Parse(Msg(A(3, [.. A(1, 9), 6, 0])));
+        Assert.False(w.IsError);
+        var inner = outer!.ParseNested(3, Inner, NlValidate.Liberal, out var e);
+        Assert.Equal((byte)9, inner!.U8(1));
+        Assert.True(e.IsWarning);
+        Assert.Equal("bytes leftover after parsing attributes", e.Message);
+    }
+
+    [Fact]
     public void NestedFlagChecksOnlyWhenStrict()
     {
         var msg = Msg(A(1 | Nl.AttrFNested, 1, 0, 0, 0), A(3, A(1, 1)));

@@ -20,15 +20,6 @@ public class MalformedInputTests
     /// <summary>Cases known to differ from the kernel, with why.</summary>
     private static readonly Dictionary<string, string> Pending = new()
     {
-        ["af-spec-inet6-leftover"] = "no \"bytes leftover after parsing attributes\" warning",
-        ["attr-len-below-4-newlink"] = "no \"bytes leftover after parsing attributes\" warning",
-        ["attr-len-past-end-getlink"] = "no \"bytes leftover after parsing attributes\" warning",
-        ["attr-len-past-end-newlink"] = "no \"bytes leftover after parsing attributes\" warning",
-        ["nlmsg-len-cuts-attribute"] = "no \"bytes leftover after parsing attributes\" warning",
-        ["veth-data-leftover"] = "no \"bytes leftover after parsing attributes\" warning",
-        ["veth-peer-leftover"] = "no \"bytes leftover after parsing attributes\" warning",
-        ["linkinfo-data-2-bytes"] = "rtnl_newlink parses IFLA_LINKINFO without an extack: a bare errno",
-        ["linkinfo-kind-empty"] = "rtnl_newlink parses IFLA_LINKINFO without an extack: a bare errno",
         ["deladdr-4-bytes"] = "no \"Invalid header length\" for a message shorter than its fixed header",
         ["dellink-4-bytes"] = "no \"Invalid header length\" for a message shorter than its fixed header",
         ["newaddr-4-bytes"] = "no \"Invalid header length\" for a message shorter than its fixed header",
