@@ -31,7 +31,7 @@ public sealed class RtnlRequest
         err = 0;
         if (PayloadLength < hdrLen)
         {
-            err = -Errno.EINVAL;
+            err = Ext.Fail(Errno.EINVAL, "Invalid header length");
             return null;
         }
         int start = NlMsgHdr.Size + Nl.Align(hdrLen);
