@@ -94,25 +94,18 @@ public sealed class Rtnetlink
         if (hdr.Len < NlMsgHdr.Size + 1) return 0;
         int family = msg.Span[NlMsgHdr.Size];
 
+        // any of NLM_F_ROOT and NLM_F_MATCH asks for a dump: the kernel tests nlmsg_flags & NLM_F_DUMP
+        bool dump = kind == 2 && (hdr.Flags & NLM_F_DUMP) != 0;
+        // the family's handler, else the PF_UNSPEC one (rtnl_get_link)
         var h = Lookup(family, type);
-        if (h == null || (h.Value.Doit == null && !(kind == 2 && (hdr.Flags & NLM_F_DUMP) == NLM_F_DUMP)))
-        {
-            family = AF_UNSPEC;
-            h = Lookup(AF_UNSPEC, type);
-        }
-        if (h == null) return -Errno.EOPNOTSUPP;
+        if (dump ? h?.Dumpit == null : h?.Doit == null) h = Lookup(AF_UNSPEC, type);
+        if (dump ? h?.Dumpit == null : h?.Doit == null) return -Errno.EOPNOTSUPP;
 
         var req = new RtnlRequest { Engine = Engine, Sock = sk, Hdr = hdr, Msg = msg, Ext = ext };
         lock (Engine.Kernel.Lock)
         {
-            if (kind == 2 && (hdr.Flags & NLM_F_DUMP) == NLM_F_DUMP)
-            {
-                var dumpit = h.Value.Dumpit;
-                if (dumpit == null) return -Errno.EOPNOTSUPP;
-                return StartDump(req, dumpit);
-            }
-            var doit = h.Value.Doit;
-            if (doit == null) return -Errno.EOPNOTSUPP;
+            if (dump) return StartDump(req, h!.Value.Dumpit!);
+            var doit = h!.Value.Doit!;
             Engine.Notifier.Begin(sk, hdr);
             try { return doit(req); }
             finally { Engine.Notifier.End(); }

@@ -20,8 +20,6 @@ public class MalformedInputTests
     /// <summary>Cases known to differ from the kernel, with why.</summary>
     private static readonly Dictionary<string, string> Pending = new()
     {
-        ["dump-flag-match-only"] = "NLM_F_MATCH alone does not start a dump (the kernel tests nlmsg_flags & NLM_F_DUMP)",
-        ["dump-flag-root-only"] = "NLM_F_ROOT alone does not start a dump (the kernel tests nlmsg_flags & NLM_F_DUMP)",
         ["getlink-dump-rtgenmsg"] = "NLMSG_DONE shares the last datagram of a link dump (RTNL_FLAG_DUMP_SPLIT_NLM_DONE)",
         ["getlink-family-only"] = "the echoed request is not padded to 4 bytes before the extack TLVs",
         ["delroute-4-bytes"] = "route configuration is the routing work (issue 3)",
