@@ -222,10 +222,12 @@ public sealed class NetlinkEngine
         bool full = err != 0 && !sk.CapAck;
         if (!full) flags |= NLM_F_CAPPED;
         int start = w.BeginMessage(NLMSG_ERROR, flags, hdr.Seq, sk.PortId);
-        var e = w.Reserve(4);
+        // struct nlmsgerr and the echoed request, NLMSG_ALIGNed with zeros (nlmsg_put) so that the
+        // TLVs after an odd-sized request start aligned
+        int echo = full ? (int)hdr.Len : NlMsgHdr.Size;
+        var e = w.Reserve(4 + echo);
         BinaryPrimitives.WriteInt32LittleEndian(e, err);
-        if (full) w.Append(request[..(int)hdr.Len]);
-        else w.Append(request[..NlMsgHdr.Size]);
+        request[..echo].CopyTo(e[4..]);
         // netlink_ack_tlv_fill: the message (also as a warning on success); for errors the offset
         // of the bad attribute and the policy it failed
         if (sk.ExtAck)
