@@ -59,11 +59,21 @@ public delegate int RtnlDoit(RtnlRequest req);
 /// writer it is given), or an error before any step when the request is invalid.</summary>
 public delegate IEnumerable<bool> RtnlDumpit(RtnlRequest req, NlWriter w, DumpState dump);
 
+/// <summary>enum rtnl_link_flags: how a handler is registered.</summary>
+[Flags]
+public enum RtnlFlags
+{
+    None = 0,
+    /// <summary>RTNL_FLAG_DUMP_SPLIT_NLM_DONE: NLMSG_DONE comes in a datagram of its own, never after
+    /// the last messages of the dump (old user space relies on it for link, IPv4 address and route dumps).</summary>
+    DumpSplitNlmDone = 1,
+}
+
 /// <summary>net/core/rtnetlink.c: the handler table keyed by (family, message type), the CAP_NET_ADMIN
 /// check for every non-GET request, and the dispatch of doit/dumpit.</summary>
 public sealed class Rtnetlink
 {
-    private readonly Dictionary<(int Family, int Type), (RtnlDoit? Doit, RtnlDumpit? Dumpit)> _handlers = new();
+    private readonly Dictionary<(int Family, int Type), (RtnlDoit? Doit, RtnlDumpit? Dumpit, RtnlFlags Flags)> _handlers = new();
 
     public Rtnetlink(NetlinkEngine engine)
     {
@@ -76,11 +86,11 @@ public sealed class Rtnetlink
     public NetlinkEngine Engine { get; }
 
     /// <summary>rtnl_register.</summary>
-    public void Register(int family, int msgtype, RtnlDoit? doit, RtnlDumpit? dumpit) =>
-        _handlers[(family, msgtype)] = (doit, dumpit);
+    public void Register(int family, int msgtype, RtnlDoit? doit, RtnlDumpit? dumpit, RtnlFlags flags = RtnlFlags.None) =>
+        _handlers[(family, msgtype)] = (doit, dumpit, flags);
 
     /// <summary>Message types this table knows at all (for EOPNOTSUPP vs silently ignored).</summary>
-    private (RtnlDoit? Doit, RtnlDumpit? Dumpit)? Lookup(int family, int type) =>
+    private (RtnlDoit? Doit, RtnlDumpit? Dumpit, RtnlFlags Flags)? Lookup(int family, int type) =>
         _handlers.TryGetValue((family, type), out var h) ? h : null;
 
     /// <summary>rtnetlink_rcv_msg.</summary>
@@ -104,7 +114,7 @@ public sealed class Rtnetlink
         var req = new RtnlRequest { Engine = Engine, Sock = sk, Hdr = hdr, Msg = msg, Ext = ext };
         lock (Engine.Kernel.Lock)
         {
-            if (dump) return StartDump(req, h!.Value.Dumpit!);
+            if (dump) return StartDump(req, h!.Value.Dumpit!, h.Value.Flags);
             var doit = h!.Value.Doit!;
             Engine.Notifier.Begin(sk, hdr);
             try { return doit(req); }
@@ -112,10 +122,10 @@ public sealed class Rtnetlink
         }
     }
 
-    private int StartDump(RtnlRequest req, RtnlDumpit dumpit)
+    private int StartDump(RtnlRequest req, RtnlDumpit dumpit, RtnlFlags flags)
     {
         var steps = DumpSteps(req, dumpit);
-        return Engine.StartDump(req.Sock, req.Hdr, steps, 0, null);
+        return Engine.StartDump(req.Sock, req.Hdr, steps, 0, null, (flags & RtnlFlags.DumpSplitNlmDone) != 0);
     }
 
     /// <summary>Runs a dump handler against the engine's current dump writer and state.</summary>

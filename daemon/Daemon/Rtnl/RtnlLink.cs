@@ -87,7 +87,7 @@ public static class RtnlLinkHandlers
         rtnl.Register(AF_UNSPEC, RTM_NEWLINK, NewLink, null);
         rtnl.Register(AF_UNSPEC, RTM_SETLINK, SetLink, null);
         rtnl.Register(AF_UNSPEC, RTM_DELLINK, DelLink, null);
-        rtnl.Register(AF_UNSPEC, RTM_GETLINK, GetLink, DumpLinks);
+        rtnl.Register(AF_UNSPEC, RTM_GETLINK, GetLink, DumpLinks, RtnlFlags.DumpSplitNlmDone);
         rtnl.Register(AF_UNSPEC, RTM_NEWLINKPROP, NewLinkProp, null);
         rtnl.Register(AF_UNSPEC, RTM_DELLINKPROP, DelLinkProp, null);
     }

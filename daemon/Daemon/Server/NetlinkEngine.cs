@@ -249,14 +249,16 @@ public sealed class NetlinkEngine
 
     // ---- dumps ------------------------------------------------------------------------------
 
-    /// <summary>netlink_dump_start: installs the dump and produces its first datagram.</summary>
-    public int StartDump(NetlinkSock sk, NlMsgHdr hdr, IEnumerable<bool> steps, ushort answerFlags, Func<uint>? generation)
+    /// <summary>netlink_dump_start: installs the dump and produces its first datagram.
+    /// <paramref name="splitDone"/>: NLMSG_DONE goes alone in the last datagram (RTNL_FLAG_DUMP_SPLIT_NLM_DONE).</summary>
+    public int StartDump(NetlinkSock sk, NlMsgHdr hdr, IEnumerable<bool> steps, ushort answerFlags, Func<uint>? generation,
+        bool splitDone = false)
     {
         if (sk.Dump != null) return -Errno.EBUSY;
         sk.Dump = new DumpState
         {
             Steps = steps.GetEnumerator(), Seq = hdr.Seq, AnswerFlags = answerFlags, Generation = generation,
-            StartGeneration = generation?.Invoke() ?? 0,
+            StartGeneration = generation?.Invoke() ?? 0, SplitDone = splitDone,
         };
         DumpCurrent = sk.Dump;
         NetlinkDump(sk);
@@ -312,7 +314,7 @@ public sealed class NetlinkEngine
         if (finished)
         {
             int doneLen = NlMsgHdr.Size + 4 + (d.DoneMessage != null && sk.ExtAck ? Nl.Align(4 + d.DoneMessage.Length + 1) : 0);
-            if (w.Length > 0 && w.Length + doneLen > DumpBufSize)
+            if (w.Length > 0 && (d.SplitDone || w.Length + doneLen > DumpBufSize))
             {
                 sk.Enqueue(w.Span);
                 w.Clear();

@@ -20,7 +20,6 @@ public class MalformedInputTests
     /// <summary>Cases known to differ from the kernel, with why.</summary>
     private static readonly Dictionary<string, string> Pending = new()
     {
-        ["getlink-dump-rtgenmsg"] = "NLMSG_DONE shares the last datagram of a link dump (RTNL_FLAG_DUMP_SPLIT_NLM_DONE)",
         ["delroute-4-bytes"] = "route configuration is the routing work (issue 3)",
         ["getroute-doit-4-bytes"] = "route configuration is the routing work (issue 3)",
         ["newroute-4-bytes"] = "route configuration is the routing work (issue 3)",
