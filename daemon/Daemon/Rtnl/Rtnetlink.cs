@@ -98,11 +98,11 @@ public sealed class Rtnetlink
     {
         int type = hdr.Type;
         if (type > RTM_MAX) return -Errno.EOPNOTSUPP;
-        int kind = (type - RTM_BASE) & 3; // RTNL_KIND_NEW, DEL, GET, SET
-        if (kind != 2 && !sk.Privileged) return -Errno.EPERM;
-        // struct rtgenmsg: a message too short to carry a family is ignored
+        // struct rtgenmsg: a message too short to carry a family is ignored, before any permission check
         if (hdr.Len < NlMsgHdr.Size + 1) return 0;
         int family = msg.Span[NlMsgHdr.Size];
+        int kind = (type - RTM_BASE) & 3; // RTNL_KIND_NEW, DEL, GET, SET
+        if (kind != 2 && !sk.Privileged) return -Errno.EPERM;
 
         // any of NLM_F_ROOT and NLM_F_MATCH asks for a dump: the kernel tests nlmsg_flags & NLM_F_DUMP
         bool dump = kind == 2 && (hdr.Flags & NLM_F_DUMP) != 0;

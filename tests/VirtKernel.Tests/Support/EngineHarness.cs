@@ -17,11 +17,12 @@ public sealed class EngineHarness
 {
     public const int Pid = 4242;
 
-    public EngineHarness(SockOpts opts = SockOpts.ExtAck)
+    /// <param name="uid">the peer's uid: 0 may change state (CAP_NET_ADMIN), others only read</param>
+    public EngineHarness(SockOpts opts = SockOpts.ExtAck, uint uid = 0)
     {
         Kernel = new Kernel(new KernelOptions());
         Engine = new NetlinkEngine(Kernel, 0);
-        Assert.Equal(0, Engine.CreateSocket(Kernel.InitNet, NETLINK_ROUTE, 3, Pid, 0, out var sk));
+        Assert.Equal(0, Engine.CreateSocket(Kernel.InitNet, NETLINK_ROUTE, 3, Pid, uid, out var sk));
         Sock = sk!;
         SetOpt(NETLINK_EXT_ACK, (opts & SockOpts.ExtAck) != 0);
         SetOpt(NETLINK_CAP_ACK, (opts & SockOpts.CapAck) != 0);
