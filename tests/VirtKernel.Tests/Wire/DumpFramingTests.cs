@@ -59,4 +59,26 @@ public class DumpFramingTests
         Assert.Single(dgs);
         Assert.Equal([NLMSG_DONE], Types(dgs[0]));
     }
+
+    [Fact]
+    public void ASecondDumpWhileOneRunsIsBusy()
+    {
+        // measured on Linux 6.18 with 61 links: the first datagram of the dump, -EBUSY for the second
+        // dump request (whole request echoed), the ACK of a request after it, then the rest of the dump
+        var h = new EngineHarness();
+        for (int i = 0; i < 30; i++) h.Send(Requests.AddVeth($"a{i}", $"b{i}", (uint)i + 10));
+        var second = Requests.Dump(RTM_GETLINK, AF_UNSPEC, IfInfoMsg.Size, seq: 2, extraFlags: NLM_F_ACK);
+        h.Engine.Receive(h.Sock, Requests.Dump(RTM_GETLINK, AF_UNSPEC, IfInfoMsg.Size, seq: 1));
+        h.Engine.Receive(h.Sock, second);
+        h.Engine.Receive(h.Sock, Requests.SetUp(1, true, 3));
+        var dgs = h.Drain();
+        Assert.Equal([RTM_NEWLINK], Types(dgs[0]).Distinct());
+        var busy = NlBytes.Tree(dgs[1]);
+        Assert.Equal((NLMSG_ERROR, 2u, -VirtKernel.Protocol.Errno.EBUSY, 0), (busy.Header.Type, busy.Header.Seq, busy.Error, (int)busy.Header.Flags));
+        Assert.Equal(second, busy.Echoed!.ToBytes());
+        var ack = NlBytes.Tree(dgs[2]);
+        Assert.Equal((3u, 0), (ack.Header.Seq, ack.Error));
+        Assert.Equal([NLMSG_DONE], Types(dgs[^1]));
+        Assert.Equal(61, dgs.Sum(d => Types(d).Count(t => t == RTM_NEWLINK)));
+    }
 }
