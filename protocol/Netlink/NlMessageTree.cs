@@ -36,8 +36,18 @@ public sealed class NlAttrNode
         }
     }
 
-    public int PaddingLength => Padding?.Length ?? Nl.Align(Nl.AttrHdrLen + PayloadLength) - (Nl.AttrHdrLen + PayloadLength);
-    public int EncodedLength => Nl.AttrHdrLen + PayloadLength + PaddingLength;
+    public int PaddingLength => PaddingFor(PayloadLength);
+    public int EncodedLength
+    {
+        get
+        {
+            int p = PayloadLength; // once: each call walks the whole subtree
+            return Nl.AttrHdrLen + p + PaddingFor(p);
+        }
+    }
+
+    private int PaddingFor(int payloadLength) =>
+        Padding?.Length ?? Nl.Align(Nl.AttrHdrLen + payloadLength) - (Nl.AttrHdrLen + payloadLength);
 
     /// <summary>A leaf's payload as an <see cref="NlAttr"/>, to read it as a number or string.</summary>
     public NlAttr Value => new(RawType, Data, -1);
@@ -62,7 +72,8 @@ public sealed class NlAttrNode
 
     internal void WriteTo(NlWriter w)
     {
-        int len = Nl.AttrHdrLen + PayloadLength;
+        int payload = PayloadLength;
+        int len = Nl.AttrHdrLen + payload;
         if (len > ushort.MaxValue) throw new InvalidOperationException($"attribute {Name} is {len} bytes long: more than nla_len can hold");
         Span<byte> h = stackalloc byte[Nl.AttrHdrLen];
         BinaryPrimitives.WriteUInt16LittleEndian(h, (ushort)len);
@@ -74,7 +85,7 @@ public sealed class NlAttrNode
         {
             Span<byte> zeros = stackalloc byte[Nl.AlignTo];
             zeros.Clear();
-            w.Append(zeros[..PaddingLength]);
+            w.Append(zeros[..PaddingFor(payload)]);
         }
     }
 

@@ -252,4 +252,22 @@ public class RoundTripTests
         w.EndMessage(start);
         Assert.Equal(KernelCaptures.ReqLinkAddVeth, w.ToArray());
     }
+
+    [Fact]
+    public void DeepNestsAreMeasuredInLinearTime()
+    {
+        // each level's length used to be computed twice from its children's: 2^depth (found by the fuzzer)
+        var root = new NlAttrNode { RawType = 1 };
+        var cur = root;
+        for (int i = 0; i < 5000; i++)
+        {
+            var child = new NlAttrNode { RawType = (ushort)(2 | Nl.AttrFNested) };
+            cur.Children = [child];
+            cur = child;
+        }
+        var m = new NlMessageTree { Header = new NlMsgHdr { Type = RTM_SETLINK }, Fixed = new byte[IfInfoMsg.Size], Attributes = [root], Schema = RtnlSchema.Schema };
+        var bytes = m.ToBytes();
+        Assert.Equal(16 + 16 + 4 * 5001, bytes.Length);
+        Assert.Equal(bytes, NlMessageTree.Parse(bytes, RtnlSchema.Schema).ToBytes());
+    }
 }
