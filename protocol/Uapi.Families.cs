@@ -23,3 +23,9 @@ public static partial class Uapi
     public const int IFLA_DEVLINK_PORT = 62, IFLA_GSO_IPV4_MAX_SIZE = 63, IFLA_GRO_IPV4_MAX_SIZE = 64,
         IFLA_DPLL_PIN = 65, IFLA_MAX_PACING_OFFLOAD_HORIZON = 66, IFLA_NETNS_IMMUTABLE = 67;
 }
+
+// enum netlink_attribute_type values newer than the Linux 6.1 headers (6.8: NLA_SINT/NLA_UINT).
+public static partial class Uapi
+{
+    public const int NL_ATTR_TYPE_SINT = 16, NL_ATTR_TYPE_UINT = 17;
+}

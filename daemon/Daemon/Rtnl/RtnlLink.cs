@@ -87,7 +87,7 @@ public static class RtnlLinkHandlers
         rtnl.Register(AF_UNSPEC, RTM_NEWLINK, NewLink, null);
         rtnl.Register(AF_UNSPEC, RTM_SETLINK, SetLink, null);
         rtnl.Register(AF_UNSPEC, RTM_DELLINK, DelLink, null);
-        rtnl.Register(AF_UNSPEC, RTM_GETLINK, GetLink, DumpLinks);
+        rtnl.Register(AF_UNSPEC, RTM_GETLINK, GetLink, DumpLinks, RtnlFlags.DumpSplitNlmDone);
         rtnl.Register(AF_UNSPEC, RTM_NEWLINKPROP, NewLinkProp, null);
         rtnl.Register(AF_UNSPEC, RTM_DELLINKPROP, DelLinkProp, null);
     }
@@ -128,7 +128,8 @@ public static class RtnlLinkHandlers
                 if (af.Type == AF_INET6)
                 {
                     var t = AttrParser.Parse(req.Msg, af.Offset + Nl.AttrHdrLen, af.Length, Inet6AfPolicy, NlValidate.Liberal, out var e);
-                    if (t == null) return req.Ext.Set(e);
+                    int perr = req.Ext.Set(e); // an error, or the warning of leftover bytes
+                    if (t == null) return perr;
                     if (t.Has(IFLA_INET6_ADDR_GEN_MODE)) c.AddrGenMode = t.U8(IFLA_INET6_ADDR_GEN_MODE);
                     if (t.Has(IFLA_INET6_TOKEN)) c.Ipv6Token = Inet.V6(t.Payload(IFLA_INET6_TOKEN));
                     if (!t.Has(IFLA_INET6_ADDR_GEN_MODE) && !t.Has(IFLA_INET6_TOKEN)) return -Errno.EINVAL;
@@ -191,8 +192,9 @@ public static class RtnlLinkHandlers
         AttrTable? linkinfo = null;
         if (tb.Has(IFLA_LINKINFO))
         {
+            // rtnl_newlink parses IFLA_LINKINFO without an extack: a bad nest gets a bare errno
             linkinfo = tb.ParseNested(IFLA_LINKINFO, InfoPolicy, NlValidate.Liberal, out var e);
-            if (linkinfo == null) return req.Ext.Set(e);
+            if (linkinfo == null) return -e.Errno;
         }
         RtnlLinkKind? kind = null;
         string kindName = "";
@@ -205,7 +207,8 @@ public static class RtnlLinkHandlers
         if (kind?.DataPolicy != null && linkinfo!.Has(IFLA_INFO_DATA))
         {
             data = linkinfo.ParseNested(IFLA_INFO_DATA, kind.DataPolicy, NlValidate.Liberal, out var e);
-            if (data == null) return req.Ext.Set(e);
+            err = req.Ext.Set(e); // an error, or the warning of leftover bytes
+            if (data == null) return err;
         }
         object? kindConfig = null;
         if (kind != null)
@@ -232,7 +235,8 @@ public static class RtnlLinkHandlers
                 var mkind = master?.Ops.Kind is string mk ? RtnlLinkKind.Get(mk) : null;
                 if (master == null || mkind?.SlavePolicy == null) return -Errno.EOPNOTSUPP;
                 var sdata = linkinfo.ParseNested(IFLA_INFO_SLAVE_DATA, mkind.SlavePolicy, NlValidate.Liberal, out var e);
-                if (sdata == null) return req.Ext.Set(e);
+                err = req.Ext.Set(e);
+                if (sdata == null) return err;
                 err = mkind.SlaveChangeLink(req, master, dev, sdata);
                 if (err < 0) return err;
                 status |= DoSetlinkNotify;
@@ -419,7 +423,8 @@ public static class RtnlLinkHandlers
                 {
                     if (dev.Ip6 == null) return -Errno.EAFNOSUPPORT;
                     var t = AttrParser.Parse(req.Msg, af.Offset + Nl.AttrHdrLen, af.Length, Inet6AfPolicy, NlValidate.Liberal, out var e);
-                    if (t == null) return req.Ext.Set(e);
+                    int perr = req.Ext.Set(e); // an error, or the warning of leftover bytes
+                    if (t == null) return perr;
                     if (!t.Has(IFLA_INET6_TOKEN) && !t.Has(IFLA_INET6_ADDR_GEN_MODE)) return -Errno.EINVAL;
                     if (t.Has(IFLA_INET6_ADDR_GEN_MODE))
                     {
