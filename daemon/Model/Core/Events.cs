@@ -15,6 +15,9 @@ public interface INetEvents
 
     /// <summary>rtmsg_fib / inet6_rt_notify: a route was added, replaced or deleted.</summary>
     void Route(Net net, Route route, RouteEventKind kind);
+
+    /// <summary>br_ifinfo_notify: an AF_BRIDGE RTM_NEWLINK (or RTM_DELLINK) about a bridge port.</summary>
+    void BridgePort(Links.BridgePort port, bool deleted) { }
 }
 
 public enum RouteEventKind { New, Replace, Append, Delete }
