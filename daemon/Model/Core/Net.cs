@@ -458,14 +458,37 @@ public sealed partial class Net
         if (dev == upper) return new KErr(Errno.EBUSY);
         // to prevent loops, dev must not already be above upper
         if (HasUpperDev(upper, dev)) return new KErr(Errno.EBUSY);
-        if (dev.Uppers.Contains(upper)) return new KErr(Errno.EEXIST);
-        if (dev.Master != null) return new KErr(master ? Errno.EBUSY : Errno.EEXIST);
+        if (LowerLevel(dev) + UpperLevel(upper) > MaxNestDev) return new KErr(Errno.EMLINK);
+        if (!master)
+        {
+            if (HasUpperDev(dev, upper)) return new KErr(Errno.EEXIST);
+        }
+        else if (dev.Master != null) return new KErr(dev.Master == upper ? Errno.EEXIST : Errno.EBUSY);
         CallNetdevNotifiers(NetdevEvent.PreChangeUpper, dev);
         dev.Uppers.Add(upper);
         upper.Lowers.Add(dev);
         if (master) dev.Master = upper;
         CallNetdevNotifiers(NetdevEvent.ChangeUpper, dev);
         return KErr.Ok;
+    }
+
+    /// <summary>MAX_NEST_DEV: how deep devices may stack.</summary>
+    private const int MaxNestDev = 8;
+
+    /// <summary>dev->upper_level: 1 plus the deepest stack above.</summary>
+    private static int UpperLevel(NetDevice dev)
+    {
+        int max = 0;
+        foreach (var u in dev.Uppers) max = Math.Max(max, UpperLevel(u));
+        return max + 1;
+    }
+
+    /// <summary>dev->lower_level: 1 plus the deepest stack below.</summary>
+    private static int LowerLevel(NetDevice dev)
+    {
+        int max = 0;
+        foreach (var l in dev.Lowers) max = Math.Max(max, LowerLevel(l));
+        return max + 1;
     }
 
     /// <summary>netdev_upper_dev_unlink.</summary>
