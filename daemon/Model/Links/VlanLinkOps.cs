@@ -144,6 +144,9 @@ public sealed class VlanLinkOps : LinkOps
         if (common.LinkIndex is not int link) return ModErr(Errno.EINVAL, "link not specified");
         var real = net.GetDevice(link);
         if (real == null) return ModErr(Errno.ENODEV, "link does not exist");
+        // vlan_validate rejects these on the wire; register_vlan_device checks the same for
+        // every other caller
+        if (vid >= VidMask) return ModErr(Errno.ERANGE, "Invalid VLAN id");
         vlan.VlanProto = c.Protocol ?? EthP8021Q;
         vlan.VlanId = vid;
         vlan.RealDev = real;
