@@ -86,6 +86,12 @@ public static class RtnlLinkHandlers
         ((ushort)IFLA_INET6_ADDR_GEN_MODE, new NlaPolicy(NlaType.U8)),
         ((ushort)IFLA_INET6_TOKEN, new NlaPolicy(NlaType.Unspec, 16)));
 
+    /// <summary>The IFLA_PROTO_DOWN_REASON nest (the kernel parses it without a policy; the u32
+    /// entries here keep a short attribute from being read past its end).</summary>
+    private static readonly Policy ProtoDownReasonPolicy = new(IFLA_PROTO_DOWN_REASON_MAX,
+        ((ushort)IFLA_PROTO_DOWN_REASON_MASK, new NlaPolicy(NlaType.U32)),
+        ((ushort)IFLA_PROTO_DOWN_REASON_VALUE, new NlaPolicy(NlaType.U32)));
+
     /// <summary>ifla_prop_list policy (altnames).</summary>
     private static readonly Policy PropListPolicy = new(IFLA_MAX,
         ((ushort)IFLA_ALT_IFNAME, new NlaPolicy(NlaType.String, ALTIFNAMSIZ - 1)));
@@ -406,9 +412,20 @@ public static class RtnlLinkHandlers
                     status |= DoSetlinkNotify;
                 }
             }
-            if (cfg.ProtoDown is bool pd)
+            if (tb.Has(IFLA_PROTO_DOWN) || tb.Has(IFLA_PROTO_DOWN_REASON))
             {
-                dev.ProtoDown = pd;
+                (uint, uint?)? reason = null;
+                if (tb.Has(IFLA_PROTO_DOWN_REASON))
+                {
+                    var pdr = tb.ParseNested(IFLA_PROTO_DOWN_REASON, ProtoDownReasonPolicy, NlValidate.Liberal, out var e);
+                    if (pdr == null) return err = req.Ext.Set(e);
+                    if (!pdr.Has(IFLA_PROTO_DOWN_REASON_VALUE))
+                        return err = req.Ext.Fail(Errno.EINVAL, "Invalid protodown reason value");
+                    reason = (pdr.U32(IFLA_PROTO_DOWN_REASON_VALUE),
+                        pdr.Has(IFLA_PROTO_DOWN_REASON_MASK) ? pdr.U32(IFLA_PROTO_DOWN_REASON_MASK) : null);
+                }
+                ke = net.DoSetProtoDown(dev, cfg.ProtoDown, reason);
+                if (ke.Failed) return err = req.Ext.Set(ke);
                 status |= DoSetlinkNotify;
             }
             err = 0;

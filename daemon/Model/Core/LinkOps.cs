@@ -26,6 +26,8 @@ public sealed class LinkConfig
     public uint? NumTxQueues, NumRxQueues;
     public uint? GsoMaxSize, GsoMaxSegs, GroMaxSize, GsoIpv4MaxSize, GroIpv4MaxSize;
     public bool? ProtoDown;
+    /// <summary>IFLA_PROTO_DOWN_REASON: IFLA_PROTO_DOWN_REASON_VALUE and the optional mask.</summary>
+    public (uint Value, uint? Mask)? ProtoDownReason;
     public byte? Carrier;
     public Net? TargetNet;              // IFLA_NET_NS_PID/FD/IFLA_TARGET_NETNSID resolved
     public Dictionary<int, int>? Ipv4DevConf; // IFLA_AF_SPEC/AF_INET/IFLA_INET_CONF: index -> value

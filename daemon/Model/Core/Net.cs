@@ -584,7 +584,8 @@ public sealed partial class Net
     /// <summary>netdev_name_node_alt_create.</summary>
     public KErr AddAltName(NetDevice dev, string name)
     {
-        if (!DevValidName(name)) return new KErr(Errno.EINVAL);
+        // unlike dev->name, an alternative name is not checked by dev_valid_name: anything up
+        // to ALTIFNAMSIZ - 1 bytes that no device uses yet
         if (_byName.ContainsKey(name)) return new KErr(Errno.EEXIST);
         dev.AltNames.Add(name);
         _byName[name] = dev;
@@ -598,6 +599,29 @@ public sealed partial class Net
         if (name == dev.Name) return new KErr(Errno.EINVAL);
         dev.AltNames.Remove(name);
         _byName.Remove(name);
+        return KErr.Ok;
+    }
+
+    /// <summary>do_set_proto_down: only drivers that allow it (macvlan, vxlan); a reason mask
+    /// updates single bits; protodown cannot be cleared while reasons are active.</summary>
+    public KErr DoSetProtoDown(NetDevice dev, bool? protoDown, (uint Value, uint? Mask)? reason)
+    {
+        if (!dev.ChangeProtoDown) return new KErr(Errno.EOPNOTSUPP, "Protodown not supported by device");
+        if (reason is var (value, mask))
+        {
+            // netdev_change_proto_down_reason_locked
+            if (mask is not uint m || m == 0) dev.ProtoDownReason = value;
+            else dev.ProtoDownReason = (dev.ProtoDownReason & ~m) | (value & m);
+        }
+        if (protoDown is bool pd)
+        {
+            if (!pd && dev.ProtoDownReason != 0)
+                return new KErr(Errno.EBUSY, "Cannot clear protodown, active reasons");
+            // netif_change_proto_down
+            if (pd) NetifCarrierOff(dev);
+            else NetifCarrierOn(dev);
+            dev.ProtoDown = pd;
+        }
         return KErr.Ok;
     }
 

@@ -76,6 +76,8 @@ public sealed class NetDevice
     public uint CarrierUpCount, CarrierDownCount;
     public bool ProtoDown;
     public uint ProtoDownReason;
+    /// <summary>dev->change_proto_down: the driver lets user space set protodown.</summary>
+    public bool ChangeProtoDown;
     public ushort NeededHeadroom, NeededTailroom;
     /// <summary>NETIF_F_VLAN_CHALLENGED: no VLAN devices on top (lo).</summary>
     public bool VlanChallenged;

@@ -82,6 +82,7 @@ public sealed class MacvlanLinkOps : LinkOps
         Links.Setup.Ether(dev);
         dev.MaxMtu = 65535; // ETH_MAX_MTU
         dev.PrivFlags |= PrivFlags.UnicastFlt | PrivFlags.NoQueue;
+        dev.ChangeProtoDown = true;
         dev.Priv = new MacvlanDev(dev);
     }
 

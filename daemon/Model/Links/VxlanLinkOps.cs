@@ -115,6 +115,7 @@ public sealed class VxlanLinkOps : LinkOps
         Links.Setup.Ether(dev);
         dev.PrivFlags |= PrivFlags.NoQueue;
         dev.MinMtu = 68;
+        dev.ChangeProtoDown = true;
         dev.MaxMtu = 65535;
         dev.Priv = new VxlanDev(dev);
     }
