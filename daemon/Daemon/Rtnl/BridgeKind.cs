@@ -269,7 +269,12 @@ public sealed class BridgeKind : RtnlLinkKind
     public override void FillSlaveInfo(NlWriter w, NetDevice master, NetDevice port)
     {
         var p = NetBridge.PortOf(port);
-        if (p == null) return;
+        if (p != null) FillPortAttrs(w, p);
+    }
+
+    /// <summary>br_port_fill_attrs (also the IFLA_PROTINFO of AF_BRIDGE messages).</summary>
+    public static void FillPortAttrs(NlWriter w, BridgePort p)
+    {
         foreach (var a in PortAttrs) a.Fill?.Invoke(w, a.Type, p);
     }
 }

@@ -63,6 +63,7 @@ public sealed class Rtnetlink
     {
         Engine = engine;
         RtnlLinkHandlers.Register(this);
+        RtnlBridgeHandlers.Register(this);
         RtnlAddrHandlers.Register(this);
         RtnlRouteHandlers.Register(this);
     }

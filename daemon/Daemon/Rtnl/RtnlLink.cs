@@ -675,7 +675,8 @@ public static class RtnlLinkHandlers
 
     /// <summary>rtnl_fill_ifinfo: one RTM_NEWLINK/RTM_DELLINK message describing <paramref name="dev"/>
     /// as seen from <paramref name="viewer"/>, with the attributes in the 6.18 kernel's order.</summary>
-    public static void FillIfinfo(NlWriter w, NetDevice dev, Net viewer, int type, uint pid, uint seq, uint change, int flags, uint extMask)
+    public static void FillIfinfo(NlWriter w, NetDevice dev, Net viewer, int type, uint pid, uint seq, uint change, int flags,
+        uint extMask, uint ifaEvent = IFLA_EVENT_NONE)
     {
         int start = w.BeginMessage(type, flags, seq, pid);
         new IfInfoMsg
@@ -720,6 +721,7 @@ public static class RtnlLinkHandlers
             w.PutU32(IFLA_PROTO_DOWN_REASON_VALUE, dev.ProtoDownReason);
             w.EndNest(pr);
         }
+        if (ifaEvent != IFLA_EVENT_NONE) w.PutU32(IFLA_EVENT, ifaEvent);
         if (dev.AddrLen > 0)
         {
             w.PutBytes(IFLA_ADDRESS, dev.DevAddr.AsSpan(0, dev.AddrLen));

@@ -116,8 +116,13 @@ public sealed partial class Net
         {
             case NetdevEvent.ChangeMtu: case NetdevEvent.ChangeAddr: case NetdevEvent.ChangeName:
             case NetdevEvent.ChangeUpper: case NetdevEvent.ChangeLowerState: case NetdevEvent.ChangeTxQueueLen:
-            case NetdevEvent.FeatChange: case NetdevEvent.ChangeInfoData:
                 if (dev.RtnlLinkInitialized) Events.Link(dev, false, 0);
+                break;
+            case NetdevEvent.FeatChange: // rtnl_get_event
+                if (dev.RtnlLinkInitialized) Events.LinkEvent(dev, IFLA_EVENT_FEATURES);
+                break;
+            case NetdevEvent.ChangeInfoData:
+                if (dev.RtnlLinkInitialized) Events.LinkEvent(dev, IFLA_EVENT_BONDING_OPTIONS);
                 break;
         }
         foreach (var n in _netdevChain) n.OnNetdevEvent(ev, dev);
@@ -225,6 +230,8 @@ public sealed partial class Net
         foreach (var dev in devs)
         {
             if (dev.RegState != RegState.Unregistering) continue;
+            // dev_shutdown: the qdisc is back to noop before anybody hears of the device's end
+            dev.Qdisc = "noop";
             // NETDEV_UNREGISTER: protocols let go; a master releases the port (br_del_if) and the
             // devices stacked on this one go with it (macvlan, vlan, vxlan notifiers)
             CallNetdevNotifiers(NetdevEvent.Unregister, dev);

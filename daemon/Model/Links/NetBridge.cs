@@ -365,6 +365,7 @@ public sealed partial class NetBridge
         }
         Ports.Insert(0, p);
         UpdatePortCount();
+        UpdateFeatures();
 
         bool changedAddr = RecalculateBridgeId();
         if (dev.IsUp && dev.OperUp && Dev.IsUp) StpEnablePort(p);
@@ -384,7 +385,21 @@ public sealed partial class NetBridge
         MtuAutoAdjust();
         SetGsoLimits();
         if (RecalculateBridgeId()) Net.CallNetdevNotifiers(NetdevEvent.ChangeAddr, Dev);
+        UpdateFeatures();
         return KErr.Ok;
+    }
+
+    private string _features = "";
+
+    /// <summary>netdev_update_features(br->dev): br_features_recompute combines the ports'
+    /// features, so they change (NETDEV_FEAT_CHANGE, and an RTM_NEWLINK) when the kinds of device
+    /// among the ports change, the first port and the last one included.</summary>
+    internal void UpdateFeatures()
+    {
+        var sig = string.Join(",", Ports.Select(p => p.Dev.Ops.Kind ?? "").Distinct().Order(StringComparer.Ordinal));
+        if (sig == _features) return;
+        _features = sig;
+        Net.CallNetdevNotifiers(NetdevEvent.FeatChange, Dev);
     }
 
     /// <summary>br_mtu_auto_adjust: the smallest port MTU, unless the user set one.</summary>
@@ -421,7 +436,7 @@ public sealed partial class NetBridge
     }
 
     /// <summary>br_ifinfo_notify: the AF_BRIDGE RTM_NEWLINK/RTM_DELLINK about a port.</summary>
-    internal void IfinfoNotify(BridgePort p, bool deleted) => Net.Events.BridgePort(p, deleted);
+    public void IfinfoNotify(BridgePort p, bool deleted) => Net.Events.BridgePort(p, deleted);
 
     // ---- gc (br_fdb_cleanup) ------------------------------------------------------------------
 
