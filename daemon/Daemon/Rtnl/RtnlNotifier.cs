@@ -55,6 +55,9 @@ public sealed class RtnlNotifier : INetEvents
 
     private void LinkCore(NetDevice dev, bool deleted, uint change, uint ifaEvent)
     {
+        // rtmsg_ifinfo_event: nothing about a device that is not (or no longer) registered; the
+        // RTM_DELLINK of unregister_netdevice_many is built apart
+        if (!deleted && dev.RegState != RegState.Registered) return;
         var net = dev.Net;
         bool fromReq = CausedBy(RTM_NEWLINK, RTM_DELLINK) && (deleted || change == ~0u);
         if (!Wanted(net, (uint)RTNLGRP_LINK, fromReq)) return;
