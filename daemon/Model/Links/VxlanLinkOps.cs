@@ -131,10 +131,12 @@ public sealed class VxlanLinkOps : LinkOps
         bool changelink = old != null;
         conf = changelink ? old!.Cfg.Clone() : new VxlanConfig();
         var c = conf;
-        KErr Flag(bool present, bool on, uint mask, bool changeSupported)
+        KErr Flag(bool present, bool on, uint mask, bool changeSupported, string? name = null)
         {
             if (!present) return KErr.Ok;
-            if (changelink && !changeSupported) return new KErr(Errno.EOPNOTSUPP, "Cannot change flag");
+            // vxlan_flag_attr_error
+            if (changelink && !changeSupported)
+                return new KErr(Errno.EOPNOTSUPP, name != null ? $"vxlan: cannot change {name} flag" : "vxlan: cannot change flag");
             if (on) c.Flags |= mask;
             else c.Flags &= ~mask;
             return KErr.Ok;
@@ -172,25 +174,25 @@ public sealed class VxlanLinkOps : LinkOps
         if (p.Link is uint link) c.RemoteIfindex = (int)link;
         if (p.Tos is byte tos) c.Tos = tos;
         if (p.Ttl is byte ttl) c.Ttl = ttl;
-        if ((err = Flag(p.TtlInherit, true, FTtlInherit, false)).Failed) return err;
+        if ((err = Flag(p.TtlInherit, true, FTtlInherit, false, "TTL_INHERIT")).Failed) return err;
         if (p.Label is uint label) c.Label = label & 0x000fffff; // IPV6_FLOWLABEL_MASK
         if (p.LabelPolicy is uint lp) c.LabelPolicy = lp;
         if (p.Learning is byte learn)
         {
-            if ((err = Flag(true, learn != 0, FLearn, true)).Failed) return err;
+            if ((err = Flag(true, learn != 0, FLearn, true, "LEARNING")).Failed) return err;
         }
         else if (!changelink) c.Flags |= FLearn; // default to learn on a new device
         if (p.Ageing is uint age) c.AgeInterval = age;
-        if ((err = Flag(p.Proxy != null, p.Proxy != 0, FProxy, false)).Failed) return err;
-        if ((err = Flag(p.Rsc != null, p.Rsc != 0, FRsc, false)).Failed) return err;
-        if ((err = Flag(p.L2Miss != null, p.L2Miss != 0, FL2Miss, false)).Failed) return err;
-        if ((err = Flag(p.L3Miss != null, p.L3Miss != 0, FL3Miss, false)).Failed) return err;
+        if ((err = Flag(p.Proxy != null, p.Proxy != 0, FProxy, false, "PROXY")).Failed) return err;
+        if ((err = Flag(p.Rsc != null, p.Rsc != 0, FRsc, false, "RSC")).Failed) return err;
+        if ((err = Flag(p.L2Miss != null, p.L2Miss != 0, FL2Miss, false, "L2MISS")).Failed) return err;
+        if ((err = Flag(p.L3Miss != null, p.L3Miss != 0, FL3Miss, false, "L3MISS")).Failed) return err;
         if (p.Limit is uint limit)
         {
             if (changelink) return new KErr(Errno.EOPNOTSUPP, "Cannot change limit");
             c.Addrmax = limit;
         }
-        if ((err = Flag(p.CollectMetadata != null, p.CollectMetadata != 0, FCollectMetadata, false)).Failed) return err;
+        if ((err = Flag(p.CollectMetadata != null, p.CollectMetadata != 0, FCollectMetadata, false, "COLLECT_METADATA")).Failed) return err;
         if (p.PortRange is var (low, high))
         {
             if (changelink) return new KErr(Errno.EOPNOTSUPP, "Cannot change port range");
@@ -212,16 +214,16 @@ public sealed class VxlanLinkOps : LinkOps
             if ((err = Flag(true, lb != 0, FLocalbypass, true)).Failed) return err;
         }
         else if (!changelink) c.Flags |= FLocalbypass; // default to local bypass on a new device
-        if ((err = Flag(p.UdpZeroCsum6Tx != null, p.UdpZeroCsum6Tx != 0, FUdpZeroCsum6Tx, false)).Failed) return err;
-        if ((err = Flag(p.UdpZeroCsum6Rx != null, p.UdpZeroCsum6Rx != 0, FUdpZeroCsum6Rx, false)).Failed) return err;
-        if ((err = Flag(p.RemcsumTx != null, p.RemcsumTx != 0, FRemcsumTx, false)).Failed) return err;
+        if ((err = Flag(p.UdpZeroCsum6Tx != null, p.UdpZeroCsum6Tx != 0, FUdpZeroCsum6Tx, false, "UDP_ZERO_CSUM6_TX")).Failed) return err;
+        if ((err = Flag(p.UdpZeroCsum6Rx != null, p.UdpZeroCsum6Rx != 0, FUdpZeroCsum6Rx, false, "UDP_ZERO_CSUM6_RX")).Failed) return err;
+        if ((err = Flag(p.RemcsumTx != null, p.RemcsumTx != 0, FRemcsumTx, false, "REMCSUM_TX")).Failed) return err;
         // the header bits the options use may not be reserved bits
         ulong used = 0x08000000_ffffff00UL; // VXLAN_HF_VNI in the flags, the VNI mask
-        if ((err = Flag(p.RemcsumRx != null, p.RemcsumRx != 0, FRemcsumRx, false)).Failed) return err;
+        if ((err = Flag(p.RemcsumRx != null, p.RemcsumRx != 0, FRemcsumRx, false, "REMCSUM_RX")).Failed) return err;
         if (p.RemcsumRx != null) used |= 0x00200000_000000ffUL; // VXLAN_HF_RCO, ~VXLAN_VNI_MASK
-        if ((err = Flag(p.Gbp, true, FGbp, false)).Failed) return err;
+        if ((err = Flag(p.Gbp, true, FGbp, false, "GBP")).Failed) return err;
         if (p.Gbp) used |= 0xffff4800_00000000UL; // VXLAN_GBP_USED_BITS as its bytes lie in vx_flags
-        if ((err = Flag(p.Gpe, true, FGpe, false)).Failed) return err;
+        if ((err = Flag(p.Gpe, true, FGpe, false, "GPE")).Failed) return err;
         if (p.Gpe) used |= 0x350000ff_00000000UL; // VXLAN_GPE_USED_BITS (version, next protocol, OAM)
         if (p.ReservedBits is { } rb)
         {
@@ -235,7 +237,7 @@ public sealed class VxlanLinkOps : LinkOps
         {
             System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(c.ReservedBits, ~used);
         }
-        if ((err = Flag(p.RemcsumNopartial, true, FRemcsumNopartial, false)).Failed) return err;
+        if ((err = Flag(p.RemcsumNopartial, true, FRemcsumNopartial, false, "REMCSUM_NOPARTIAL")).Failed) return err;
         if (p.McRoute is byte mcr && (err = Flag(true, mcr != 0, FMcRoute, true)).Failed) return err;
         if (p.Mtu is uint mtu)
         {
