@@ -36,6 +36,8 @@ public static partial class Uapi
     public const int IFLA_VXLAN_LOCALBYPASS = 31, IFLA_VXLAN_LABEL_POLICY = 32, IFLA_VXLAN_RESERVED_BITS = 33,
         IFLA_VXLAN_MC_ROUTE = 34;
     public const int IFLA_VXLAN_MAX_6_18 = 34;
+    /// <summary>DEVCONF_MAX of 6.18 (DEVCONF_FORCE_FORWARDING is the 60th entry of IFLA_INET6_CONF).</summary>
+    public const int DEVCONF_MAX_6_18 = 60;
     /// <summary>struct br_boolopt_multi's options (BR_BOOLOPT_MAX is 5 in 6.18).</summary>
     public const int BR_BOOLOPT_MAX_6_18 = 5;
 }
