@@ -79,6 +79,7 @@ public sealed class Rtnetlink
     {
         Engine = engine;
         RtnlLinkHandlers.Register(this);
+        RtnlBridgeHandlers.Register(this);
         RtnlAddrHandlers.Register(this);
         RtnlRouteHandlers.Register(this);
         RtnlNsidHandlers.Register(this);
