@@ -145,6 +145,8 @@ public sealed class DumpState
     public bool Interrupted;
     /// <summary>A message that did not fit the previous datagram and opens the next one.</summary>
     public byte[]? Carry;
+    /// <summary>NLMSG_DONE never shares a datagram with messages (RTNL_FLAG_DUMP_SPLIT_NLM_DONE).</summary>
+    public bool SplitDone;
 }
 
 /// <summary>nl_table for NETLINK_ROUTE, per namespace: bound port ids and group listeners.</summary>
