@@ -4,6 +4,10 @@
 # VirtKernel: IP is the real ip under the shim, MEM_PID the daemon, which runs on a private
 # socket for the duration.
 #
+# The shim is exported in the environment (LD_PRELOAD, VIRTKERNEL_SOCKET) and IP=/usr/sbin/ip,
+# as in the kernel's runs, so that per-process figures compare one exec with one exec;
+# VKBENCH_IP=env uses IP="env LD_PRELOAD=... /usr/sbin/ip" instead (one more exec per command).
+#
 # Usage: bench/kernel_baselines.sh KERNEL_BENCH_DIR [SCRIPT [ARGS...]]
 #   without SCRIPT: KERNEL_BENCH_DIR/run_all.sh (RUNS and RAW_FILE as its arguments: $RUNS, $RAW)
 #   with SCRIPT:    only that script, e.g. netns_lifecycle.sh 1000 batch
@@ -22,7 +26,12 @@ trap cleanup EXIT
 "$VK" run -- /usr/sbin/ip link show >/dev/null   # starts the daemon
 export MEM_PID
 MEM_PID=$(cat "$TMP/vk.sock.pid")
-export IP="env LD_PRELOAD=$ROOT/shim/build/libvkshim.so VIRTKERNEL_SOCKET=$VIRTKERNEL_SOCKET /usr/sbin/ip"
+if [ "${VKBENCH_IP:-}" = env ]; then
+  export IP="env LD_PRELOAD=$ROOT/shim/build/libvkshim.so VIRTKERNEL_SOCKET=$VIRTKERNEL_SOCKET /usr/sbin/ip"
+else
+  export IP=/usr/sbin/ip
+  export LD_PRELOAD=$ROOT/shim/build/libvkshim.so${LD_PRELOAD:+:$LD_PRELOAD}
+fi
 if [ $# -gt 0 ]; then
   script=$1
   shift
