@@ -20,6 +20,11 @@
  * the /sys remount of that process are accepted without effect (nothing could propagate: no
  * mount was made). Making /run/netns shared or a mount point is always accepted: it is the
  * daemon's directory. Every other mount goes to the kernel.
+ *
+ * Limits: the current namespace is the process's, not each thread's (the kernel's setns is per
+ * thread); an open namespace handle does not keep its namespace alive (names, sockets and
+ * processes do); handles inherited across exec are found again by setns (from the file) but are
+ * not sent with data frames until reopened; clone(CLONE_NEWNET) is not intercepted.
  */
 #include "vk_core.h"
 
