@@ -18,7 +18,10 @@ public sealed class Namespaces
     private readonly Dictionary<(ulong Dev, ulong Ino), Net> _byInode = new();
     private readonly Dictionary<int, (ulong Dev, ulong Ino)> _inodeOf = new();
 
-    public Namespaces(Kernel kernel, string stateDir)
+    /// <param name="socketMode">The socket's mode: users it admits may read the state directory
+    /// (their tools open /run/netns names there); nobody else may.</param>
+    /// <param name="gid">The socket's group, if one was given.</param>
+    public Namespaces(Kernel kernel, string stateDir, uint socketMode = 0x180, uint? gid = null)
     {
         _kernel = kernel;
         StateDir = stateDir;
@@ -29,11 +32,16 @@ public sealed class Namespaces
         // `ip netns monitor`, sees no file appear that nobody created)
         _tmpDir = Path.Combine(RealDir, "tmp");
         foreach (var d in new[] { _nsDir, _netnsDir, _tmpDir }) Directory.CreateDirectory(d);
-        const FilePermissions rwxr_xr_x = FilePermissions.S_IRWXU | FilePermissions.S_IRGRP | FilePermissions.S_IXGRP |
-                                          FilePermissions.S_IROTH | FilePermissions.S_IXOTH;
-        Syscall.chmod(RealDir, rwxr_xr_x);
-        Syscall.chmod(_nsDir, rwxr_xr_x);
-        Syscall.chmod(_netnsDir, rwxr_xr_x); // as /run/netns: only its owner creates names
+        // rwx for the owner; r-x for the classes the socket admits (as /run/netns: only its owner
+        // creates names)
+        var mode = FilePermissions.S_IRWXU;
+        if ((socketMode & 0x30) != 0) mode |= FilePermissions.S_IRGRP | FilePermissions.S_IXGRP;
+        if ((socketMode & 0x6) != 0) mode |= FilePermissions.S_IROTH | FilePermissions.S_IXOTH;
+        foreach (var d in new[] { RealDir, _nsDir, _netnsDir })
+        {
+            Syscall.chmod(d, mode);
+            if (gid is uint g) Syscall.chown(d, Syscall.getuid(), g);
+        }
         Syscall.chmod(_tmpDir, FilePermissions.S_IRWXU);
         kernel.NetCreated += CreateHandle;
         kernel.NetDestroyed += DropHandle;

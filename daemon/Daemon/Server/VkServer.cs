@@ -95,7 +95,7 @@ public sealed unsafe class VkServer : IDisposable
         if (Syscall.listen(_listenFd, 1024) < 0) throw new IOException("listen: " + Stdlib.GetLastError());
         File.Move(tmp, path, overwrite: true);
 
-        _namespaces = new Namespaces(_kernel, path + ".d") { WatchProcess = Watch };
+        _namespaces = new Namespaces(_kernel, path + ".d", _opt.SocketMode, _opt.Gid) { WatchProcess = Watch };
         _engine.Namespaces = _namespaces;
         _epfd = Libc.epoll_create1(Libc.EPOLL_CLOEXEC);
         _wakeFd = Libc.eventfd(0, 0x80000 | 0x800); // EFD_CLOEXEC | EFD_NONBLOCK
