@@ -52,7 +52,12 @@ struct vk_hello {
 
 /* ---- DATA connection, client -> daemon ---- */
 enum vk_tx_op {
-    VK_TX_DATA = 1, /* payload: the bytes the application sent (may hold several netlink messages) */
+    VK_TX_DATA = 1,       /* payload: the bytes the application sent (may hold several netlink messages) */
+    VK_TX_SETSOCKOPT = 2, /* payload: {i32 level, i32 name} + value. One-way: the shim has checked
+                           * it as netlink_setsockopt would (no answer needed), and frames are
+                           * processed in order, so later requests see the option */
+    VK_TX_BIND = 3,       /* payload: {u32 groups}. One-way bind(nl_pid = 0): the socket takes the
+                           * port id announced in the hello answer; groups as netlink_bind sets them */
 };
 
 struct vk_tx {
@@ -74,7 +79,9 @@ struct vk_nsfd {
 enum vk_rx_op {
     VK_RX_DATA = 1,    /* payload: one netlink datagram */
     VK_RX_OVERRUN = 2, /* no payload: the socket lost messages; recv must fail with ENOBUFS once */
-    VK_RX_HELLO = 3,   /* answer to vk_hello: a = socket id (>0), c = 0 or -errno (socket() fails with it) */
+    VK_RX_HELLO = 3,   /* answer to vk_hello: a = socket id (>0), c = 0 or -errno (socket() fails with it),
+                        * group = the port id reserved for the socket's autobind (netlink_autobind:
+                        * the pid when free, else a negative id) */
 };
 
 #define VK_RX_F_NSID 0x1    /* nsid is valid: deliver a NETLINK_LISTEN_ALL_NSID cmsg holding it */

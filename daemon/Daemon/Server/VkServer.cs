@@ -287,7 +287,15 @@ public sealed unsafe class VkServer : IDisposable
                         c.Sock = s;
                         _dataBySock[s.Id] = c;
                         s.OnOutput = () => _dirty.Add(c);
-                        new RxHeader(RxOp.Hello, RxFlags.None, s.Id, 0, 0).Write(rep);
+                        // a socket the client closed just before must not keep the pid (close is
+                        // synchronous on the kernel): take in its pending EOF first
+                        var table = _engine.Table(s.Net);
+                        if (table.Lookup((uint)hello.Pid) is { } holder && _dataBySock.TryGetValue(holder.Id, out var hc))
+                            ReadConn(hc, int.MaxValue);
+                        else if (table.ReservedBy((uint)hello.Pid) is { } r && _dataBySock.TryGetValue(r.Id, out var rc))
+                            ReadConn(rc, int.MaxValue);
+                        uint autoPort = table.ReserveAutobind(s);
+                        new RxHeader(RxOp.Hello, RxFlags.None, s.Id, autoPort, 0).Write(rep);
                     }
                     else new RxHeader(RxOp.Hello, RxFlags.None, 0, 0, err).Write(rep);
                     SendNow(c, rep);
@@ -303,6 +311,11 @@ public sealed unsafe class VkServer : IDisposable
         if (c.Kind == ConnKind.Data)
         {
             if (!TxHeader.TryRead(frame, out var tx) || c.Sock == null) return;
+            if (tx.Op == TxOp.SetSockOpt || tx.Op == TxOp.Bind)
+            {
+                OneWay(c.Sock, tx.Op, frame[TxHeader.Size..]);
+                return;
+            }
             if (tx.Op != TxOp.Data) return;
             // the receive buffer is not reused while the request runs: no copy
             int off = tx.PayloadOffset;
@@ -336,6 +349,20 @@ public sealed unsafe class VkServer : IDisposable
                 _kernel.RunDeferred(destroyNamespaces: false);
             }
             EnqueueCtl(c, reply);
+        }
+    }
+
+    /// <summary>VK_TX_SETSOCKOPT / VK_TX_BIND: socket calls the shim already answered, applied in
+    /// order with the requests around them.</summary>
+    private void OneWay(NetlinkSock sk, TxOp op, ReadOnlySpan<byte> p)
+    {
+        lock (_kernel.Lock)
+        {
+            if (op == TxOp.Bind && p.Length >= 4)
+                _engine.Bind(sk, 0, System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(p));
+            else if (op == TxOp.SetSockOpt && p.Length >= 8)
+                _engine.SetSockOpt(sk, System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(p),
+                    System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(p[4..]), p[8..]);
         }
     }
 
