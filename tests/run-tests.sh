@@ -16,6 +16,8 @@ missing=()
 for cmd in "${!PKG_FOR[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${PKG_FOR[$cmd]}")
 done
+# pyroute2's namespace functions are exercised end to end (Debian's, on /usr/bin/python3)
+if ! /usr/bin/python3 -c 'import pyroute2' >/dev/null 2>&1; then missing+=(python3-pyroute2); fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     log "installing ${missing[*]}"

@@ -33,6 +33,21 @@ internal static unsafe partial class FuseLibc
         public int Flags;
     }
 
+    [LibraryImport("libc", EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint realpath_(string path, nint resolved);
+
+    [LibraryImport("libc")]
+    private static partial void free(nint p);
+
+    /// <summary>realpath(3): the path with every symbolic link resolved, or null.</summary>
+    public static string? RealPath(string path)
+    {
+        nint r = realpath_(path, 0);
+        if (r == 0) return null;
+        try { return Marshal.PtrToStringUTF8(r); }
+        finally { free(r); }
+    }
+
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int open(string path, int flags);
 

@@ -222,7 +222,26 @@ public sealed class FuseMount : IDisposable
     /// (/proc/self/mountinfo).</summary>
     public static bool IsFuseMountPoint(string path)
     {
+        path = Resolve(path);
+        return FuseMounts(m => m == path).Any();
+    }
+
+    /// <summary>The absolute path as /proc/self/mountinfo shows it: the symbolic links of its
+    /// directory resolved (the last name is not: a dead FUSE mount point cannot even be stat'ed).</summary>
+    public static string Resolve(string path)
+    {
         path = Path.GetFullPath(path).TrimEnd('/');
+        if (path.Length == 0) return "/";
+        string? dir = Path.GetDirectoryName(path);
+        if (dir == null) return path;
+        string? real = FuseLibc.RealPath(dir);
+        return real == null ? path : Path.Combine(real, Path.GetFileName(path));
+    }
+
+    /// <summary>The mount points of FUSE filesystems (of any server) that <paramref name="match"/> accepts.</summary>
+    private static List<string> FuseMounts(Func<string, bool> match, bool oursOnly = false)
+    {
+        var found = new List<string>();
         try
         {
             foreach (var line in File.ReadLines("/proc/self/mountinfo"))
@@ -231,11 +250,24 @@ public sealed class FuseMount : IDisposable
                 if (f.Length < 10) continue;
                 int sep = Array.IndexOf(f, "-");
                 if (sep < 0 || sep + 1 >= f.Length) continue;
-                if (Unescape(f[4]) == path && f[sep + 1].StartsWith("fuse", StringComparison.Ordinal)) return true;
+                string type = f[sep + 1];
+                if (!(oursOnly ? type == "fuse." + FsName : type.StartsWith("fuse", StringComparison.Ordinal))) continue;
+                string mp = Unescape(f[4]);
+                if (match(mp)) found.Add(mp);
             }
         }
         catch (IOException) { }
-        return false;
+        return found;
+    }
+
+    /// <summary>Detaches the views that dead daemons left mounted in <paramref name="dir"/> or below
+    /// it (a state directory about to be deleted: deleting must never meet a mount), deepest first.</summary>
+    public static void DetachUnder(string dir)
+    {
+        string real = FuseLibc.RealPath(dir) ?? Path.GetFullPath(dir).TrimEnd('/');
+        foreach (var mp in FuseMounts(m => m == real || m.StartsWith(real + "/", StringComparison.Ordinal), oursOnly: true)
+                     .OrderByDescending(m => m.Length))
+            CleanStale(mp);
     }
 
     private static string Unescape(string s)
@@ -258,10 +290,11 @@ public sealed class FuseMount : IDisposable
     /// connection is dead: every access would fail with ENOTCONN).</summary>
     public static void CleanStale(string mountPoint)
     {
+        mountPoint = Resolve(mountPoint);
         for (int i = 0; i < 8 && IsFuseMountPoint(mountPoint); i++)
         {
-            if (Syscall.getuid() == 0) FuseLibc.umount2(Path.GetFullPath(mountPoint), FuseLibc.MNT_DETACH);
-            else RunFusermountUnmount(Path.GetFullPath(mountPoint));
+            if (Syscall.getuid() == 0) FuseLibc.umount2(mountPoint, FuseLibc.MNT_DETACH);
+            else RunFusermountUnmount(mountPoint);
         }
     }
 

@@ -73,6 +73,10 @@ public static class Program
         }
         var kernel = new Kernel(new KernelOptions { MacSeed = seed, PossibleCpus = cpus, RootIsInitNet = initNet });
         using var server = new VkServer(kernel, new ServerOptions { SocketPath = socket, SocketMode = modeBits, Gid = gid, MountViews = views });
+        // before the socket appears: a client may ask for a stop as soon as it can connect, and
+        // the state directory must then go too
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; server.Stop(); });
+        using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; server.Stop(); });
         try { server.Listen(); }
         catch (IOException e)
         {
@@ -81,8 +85,6 @@ public static class Program
         }
         pidfile ??= socket + ".pid";
         File.WriteAllText(pidfile, Environment.ProcessId + "\n");
-        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; server.Stop(); });
-        using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; server.Stop(); });
         Console.Error.WriteLine($"virtkernel: listening on {socket}");
         try { server.Run(); }
         finally

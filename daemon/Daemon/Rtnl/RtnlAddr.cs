@@ -40,12 +40,12 @@ public static class RtnlAddrHandlers
     {
         rtnl.Register(AF_INET, RTM_NEWADDR, NewAddr4, null);
         rtnl.Register(AF_INET, RTM_DELADDR, DelAddr4, null);
-        rtnl.Register(AF_INET, RTM_GETADDR, null, DumpAddr4);
+        rtnl.Register(AF_INET, RTM_GETADDR, null, DumpAddr4, RtnlFlags.DumpSplitNlmDone);
         rtnl.Register(AF_INET6, RTM_NEWADDR, NewAddr6, null);
         rtnl.Register(AF_INET6, RTM_DELADDR, DelAddr6, null);
         rtnl.Register(AF_INET6, RTM_GETADDR, GetAddr6, DumpAddr6);
         // rtnl_dump_all for RTM_GETADDR with AF_UNSPEC: every family in order
-        rtnl.Register(AF_UNSPEC, RTM_GETADDR, null, (req, w, d) => DumpAll(req, w, d, DumpAddr4, DumpAddr6));
+        rtnl.Register(AF_UNSPEC, RTM_GETADDR, null, (req, w, d) => DumpAll(req, w, d, DumpAddr4, DumpAddr6), RtnlFlags.DumpSplitNlmDone);
     }
 
     public static IEnumerable<bool> DumpAll(RtnlRequest req, NlWriter w, DumpState d, params RtnlDumpit[] families)

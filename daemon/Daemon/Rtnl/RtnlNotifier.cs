@@ -40,22 +40,43 @@ public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents, INetcon
         if (table != null)
             foreach (var sk in table.Listeners(group))
                 if (!(echo && sk.PortId == exclude)) sk.EnqueueMulticast(_w.Span, group);
+        // do_one_broadcast: sockets of other namespaces listening to all of them hear it when
+        // their namespace has an id for this one, and learn that id (NETLINK_LISTEN_ALL_NSID)
+        foreach (var sk in _engine.AllNsidListeners)
+        {
+            if (sk.Net == net || !sk.InGroup(group)) continue;
+            int nsid = sk.Net.PeerToId(net);
+            if (nsid >= 0) sk.EnqueueMulticast(_w.Span, group, nsid, hasNsid: true);
+        }
         if (echo) _reqSock!.Enqueue(_w.Span);
     }
 
     private bool Wanted(Net net, uint group, bool fromRequest) =>
-        (_engine.TableIfAny(net)?.HasListeners(group) ?? false) ||
+        (_engine.TableIfAny(net)?.HasListeners(group) ?? false) || _engine.AllNsidListeners.Count > 0 ||
         (fromRequest && _reqSock != null && (_reqHdr.Flags & NLM_F_ECHO) != 0);
 
     /// <summary>rtmsg_ifinfo.</summary>
-    public void Link(NetDevice dev, bool deleted, uint change)
+    public void Link(NetDevice dev, bool deleted, uint change) => LinkCore(dev, deleted, change, 0);
+
+    /// <summary>rtmsg_ifinfo_event with an IFLA_EVENT.</summary>
+    public void LinkEvent(NetDevice dev, uint ifaEvent) => LinkCore(dev, false, 0, ifaEvent);
+
+    private void LinkCore(NetDevice dev, bool deleted, uint change, uint ifaEvent)
     {
+        // rtmsg_ifinfo_event: nothing about a device that is not (or no longer) registered; the
+        // RTM_DELLINK of unregister_netdevice_many is built apart
+        if (!deleted && dev.RegState != RegState.Registered) return;
         var net = dev.Net;
         bool fromReq = CausedBy(RTM_NEWLINK, RTM_DELLINK) && (deleted || change == ~0u);
-        if (!Wanted(net, (uint)RTNLGRP_LINK, fromReq)) return;
+        if (!Wanted(net, (uint)RTNLGRP_LINK, fromReq))
+        {
+            // the kernel builds the message all the same, and filling it names the peer's namespace
+            RtnlNetns.LinkNetnsidAlloc(dev, net);
+            return;
+        }
         _w.Clear();
         uint pid = fromReq ? _reqSock!.PortId : 0, seq = fromReq ? _reqHdr.Seq : 0;
-        RtnlLinkHandlers.FillIfinfo(_w, dev, net, deleted ? RTM_DELLINK : RTM_NEWLINK, pid, seq, change, 0, 0);
+        RtnlLinkHandlers.FillIfinfo(_w, dev, net, deleted ? RTM_DELLINK : RTM_NEWLINK, pid, seq, change, 0, 0, ifaEvent);
         Notify(net, (uint)RTNLGRP_LINK, fromReq);
     }
 
@@ -64,9 +85,13 @@ public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents, INetcon
     {
         var net = dev.Net;
         bool fromReq = CausedBy(RTM_NEWLINK, RTM_SETLINK);
-        if (!Wanted(net, (uint)RTNLGRP_LINK, false)) return;
+        if (!Wanted(net, (uint)RTNLGRP_LINK, false))
+        {
+            RtnlNetns.LinkNetnsidAlloc(dev, net);
+            return;
+        }
         _w.Clear();
-        RtnlLinkHandlers.FillIfinfo(_w, dev, net, RTM_DELLINK, 0, 0, ~0u, 0, 0, newNsid, newIfindex);
+        RtnlLinkHandlers.FillIfinfo(_w, dev, net, RTM_DELLINK, 0, 0, ~0u, 0, 0, newNsid: newNsid, newIfindex: newIfindex);
         _ = fromReq;
         Notify(net, (uint)RTNLGRP_LINK, false);
     }
@@ -80,6 +105,17 @@ public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents, INetcon
         uint pid = fromReq ? _reqSock!.PortId : 0, seq = fromReq ? _reqHdr.Seq : 0;
         RtnlNsidHandlers.Fill(_w, deleted ? RTM_DELNSID : RTM_NEWNSID, pid, seq, 0, nsid, false, 0);
         Notify(net, (uint)RTNLGRP_NSID, fromReq);
+    }
+
+    /// <summary>br_ifinfo_notify: AF_BRIDGE RTM_NEWLINK/RTM_DELLINK about a bridge port, sent with
+    /// neither port nor sequence number.</summary>
+    public void BridgePort(VirtKernel.Model.Links.BridgePort port, bool deleted)
+    {
+        var net = port.Dev.Net;
+        if (!Wanted(net, (uint)RTNLGRP_LINK, false)) return;
+        _w.Clear();
+        RtnlBridgeHandlers.FillIfinfo(_w, port, deleted ? RTM_DELLINK : RTM_NEWLINK, 0, 0, 0);
+        Notify(net, (uint)RTNLGRP_LINK, false);
     }
 
     /// <summary>rtmsg_ifa / inet6_ifa_notify.</summary>

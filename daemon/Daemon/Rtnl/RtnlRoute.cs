@@ -38,11 +38,11 @@ public static class RtnlRouteHandlers
     {
         rtnl.Register(AF_INET, RTM_NEWROUTE, NotYet, null);
         rtnl.Register(AF_INET, RTM_DELROUTE, NotYet, null);
-        rtnl.Register(AF_INET, RTM_GETROUTE, NotYet, DumpFib4);
+        rtnl.Register(AF_INET, RTM_GETROUTE, NotYet, DumpFib4, RtnlFlags.DumpSplitNlmDone);
         rtnl.Register(AF_INET6, RTM_NEWROUTE, NotYet, null);
         rtnl.Register(AF_INET6, RTM_DELROUTE, NotYet, null);
-        rtnl.Register(AF_INET6, RTM_GETROUTE, NotYet, DumpFib6);
-        rtnl.Register(AF_UNSPEC, RTM_GETROUTE, null, (req, w, d) => RtnlAddrHandlers.DumpAll(req, w, d, DumpFib4, DumpFib6));
+        rtnl.Register(AF_INET6, RTM_GETROUTE, NotYet, DumpFib6, RtnlFlags.DumpSplitNlmDone);
+        rtnl.Register(AF_UNSPEC, RTM_GETROUTE, null, (req, w, d) => RtnlAddrHandlers.DumpAll(req, w, d, DumpFib4, DumpFib6), RtnlFlags.DumpSplitNlmDone);
     }
 
     /// <summary>Route changes and lookups come with the routing work; until then the request is

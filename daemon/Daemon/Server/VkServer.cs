@@ -103,7 +103,7 @@ public sealed unsafe class VkServer : IDisposable
         if (_opt.Gid is uint gid && Syscall.chown(tmp, _uid, gid) < 0) throw new IOException("chown: " + Stdlib.GetLastError());
         if (Syscall.listen(_listenFd, 1024) < 0) throw new IOException("listen: " + Stdlib.GetLastError());
 
-        _namespaces = new Namespaces(_kernel, path + ".d") { WatchProcess = Watch };
+        _namespaces = new Namespaces(_kernel, path + ".d", _opt.SocketMode, _opt.Gid) { WatchProcess = Watch };
         _engine.Namespaces = _namespaces;
         _epfd = Libc.epoll_create1(Libc.EPOLL_CLOEXEC);
         _wakeFd = Libc.eventfd(0, 0x80000 | 0x800); // EFD_CLOEXEC | EFD_NONBLOCK
@@ -245,7 +245,7 @@ public sealed unsafe class VkServer : IDisposable
                     lock (_kernel.Lock)
                     {
                         _namespaces!.ProcessExited(exited);
-                        _kernel.RunDeferred();
+                        _kernel.RunDeferred(destroyNamespaces: false);
                     }
                     continue;
                 }
@@ -258,6 +258,12 @@ public sealed unsafe class VkServer : IDisposable
                 if (_kernel.RunTimers() > 0) _kernel.RunDeferred();
             }
             FlushDirty();
+            if (_kernel.DestroyPending)
+            {
+                // cleanup_net: after the answers are out, before the next request is read
+                lock (_kernel.Lock) _kernel.RunDeferred();
+                FlushDirty();
+            }
         }
     }
 
@@ -347,7 +353,15 @@ public sealed unsafe class VkServer : IDisposable
                         c.Sock = s;
                         _dataBySock[s.Id] = c;
                         s.OnOutput = () => _dirty.Add(c);
-                        new RxHeader(RxOp.Hello, RxFlags.None, s.Id, 0, 0).Write(rep);
+                        // a socket the client closed just before must not keep the pid (close is
+                        // synchronous on the kernel): take in its pending EOF first
+                        var table = _engine.Table(s.Net);
+                        if (table.Lookup((uint)hello.Pid) is { } holder && _dataBySock.TryGetValue(holder.Id, out var hc))
+                            ReadConn(hc, int.MaxValue);
+                        else if (table.ReservedBy((uint)hello.Pid) is { } r && _dataBySock.TryGetValue(r.Id, out var rc))
+                            ReadConn(rc, int.MaxValue);
+                        uint autoPort = table.ReserveAutobind(s);
+                        new RxHeader(RxOp.Hello, RxFlags.None, s.Id, autoPort, 0).Write(rep);
                     }
                     else new RxHeader(RxOp.Hello, RxFlags.None, 0, 0, err).Write(rep);
                     SendNow(c, rep);
@@ -363,6 +377,11 @@ public sealed unsafe class VkServer : IDisposable
         if (c.Kind == ConnKind.Data)
         {
             if (!TxHeader.TryRead(frame, out var tx) || c.Sock == null) return;
+            if (tx.Op == TxOp.SetSockOpt || tx.Op == TxOp.Bind)
+            {
+                OneWay(c.Sock, tx.Op, frame[TxHeader.Size..]);
+                return;
+            }
             if (tx.Op != TxOp.Data) return;
             // the receive buffer is not reused while the request runs: no copy
             int off = tx.PayloadOffset;
@@ -393,9 +412,23 @@ public sealed unsafe class VkServer : IDisposable
             {
                 reply = _control.Handle(c.Uid, c.Pid, c.Netns!, req, payload, out var newNet);
                 if (newNet != null) c.Netns = newNet;
-                _kernel.RunDeferred();
+                _kernel.RunDeferred(destroyNamespaces: false);
             }
             EnqueueCtl(c, reply);
+        }
+    }
+
+    /// <summary>VK_TX_SETSOCKOPT / VK_TX_BIND: socket calls the shim already answered, applied in
+    /// order with the requests around them.</summary>
+    private void OneWay(NetlinkSock sk, TxOp op, ReadOnlySpan<byte> p)
+    {
+        lock (_kernel.Lock)
+        {
+            if (op == TxOp.Bind && p.Length >= 4)
+                _engine.Bind(sk, 0, System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(p));
+            else if (op == TxOp.SetSockOpt && p.Length >= 8)
+                _engine.SetSockOpt(sk, System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(p),
+                    System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(p[4..]), p[8..]);
         }
     }
 
@@ -518,11 +551,7 @@ public sealed unsafe class VkServer : IDisposable
         // the views go before the state directory (never descend into a mount)
         _fuse?.Unmount();
         _fuse = null;
-        try
-        {
-            if (_namespaces != null && Directory.Exists(_namespaces.StateDir)) Directory.Delete(_namespaces.StateDir, recursive: true);
-        }
-        catch (IOException) { }
+        if (_namespaces != null) Namespaces.RemoveStateDir(_namespaces.StateDir);
         try
         {
             // remove the socket only if it is still ours

@@ -15,6 +15,13 @@ public interface INetEvents
 
     /// <summary>rtmsg_fib / inet6_rt_notify: a route was added, replaced or deleted.</summary>
     void Route(Net net, Route route, RouteEventKind kind);
+
+    /// <summary>rtmsg_ifinfo_event from rtnetlink_event: an RTM_NEWLINK that names the netdev event
+    /// that caused it (IFLA_EVENT_FEATURES, ...).</summary>
+    void LinkEvent(NetDevice dev, uint ifaEvent) => Link(dev, false, 0);
+
+    /// <summary>br_ifinfo_notify: an AF_BRIDGE RTM_NEWLINK (or RTM_DELLINK) about a bridge port.</summary>
+    void BridgePort(Links.BridgePort port, bool deleted) { }
 }
 
 public enum RouteEventKind { New, Replace, Append, Delete }

@@ -89,12 +89,12 @@ public sealed class Kernel
     /// <summary>Raised once a namespace is gone (the server drops what it kept for it).</summary>
     public event Action<Net>? NetDestroyed;
 
-    private readonly List<Net> _toDestroy = new();
+    private readonly Queue<Net> _toDestroy = new();
 
     /// <summary>The last reference to a namespace went away: it is destroyed with the deferred work.</summary>
     internal void ScheduleDestroy(Net net)
     {
-        _toDestroy.Add(net);
+        _toDestroy.Enqueue(net);
         _deferredPending = true;
     }
 
@@ -113,9 +113,15 @@ public sealed class Kernel
         return mac;
     }
 
+    /// <summary>Namespaces nothing holds any more wait for <see cref="RunDeferred"/>.</summary>
+    public bool DestroyPending => _toDestroy.Count > 0;
+
     /// <summary>Runs the work the kernel defers to just after a request (linkwatch, addrconf DAD
-    /// work), until none is left. The server calls it after every request; tests may call it directly.</summary>
-    public void RunDeferred()
+    /// work, and unless <paramref name="destroyNamespaces"/> is false the cleanup_net of released
+    /// namespaces), until none is left. The server calls it after every request; tests may call it
+    /// directly. The kernel tears namespaces down in a workqueue, after `ip netns del` returned:
+    /// the server answers first and destroys them before it reads the next request.</summary>
+    public void RunDeferred(bool destroyNamespaces = true)
     {
         if (!_deferredPending) return;
         bool again = true;
@@ -129,15 +135,14 @@ public sealed class Kernel
                 if (net.LinkWatchPendingAny) { net.RunLinkWatch(); again = true; }
                 if (net.Ipv6.DadWorkPending) { net.Ipv6.RunDadWork(); again = true; }
             }
-            while (_toDestroy.Count > 0)
+            while (destroyNamespaces && _toDestroy.Count > 0)
             {
-                var net = _toDestroy[0];
-                _toDestroy.RemoveAt(0);
+                var net = _toDestroy.Dequeue();
                 if (net.RefCount <= 0) DestroyNet(net);
                 again = true;
             }
         }
-        _deferredPending = false;
+        _deferredPending = _toDestroy.Count > 0;
     }
 
     private readonly Queue<Net> _pendingNets = new();

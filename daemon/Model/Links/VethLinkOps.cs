@@ -30,6 +30,11 @@ public sealed class VethLinkOps : LinkOps
     /// <summary>veth_get_num_queues: one queue per possible CPU.</summary>
     public static uint NumQueues(Net net) => (uint)Math.Max(1, net.Kernel.Options.PossibleCpus);
 
+    public override uint DefaultNumQueues(Net net) => NumQueues(net);
+
+    /// <summary>veth_get_link_ksettings: 10 Gb/s full duplex.</summary>
+    public override int? GetLinkSpeed(NetDevice dev) => 10000;
+
     /// <summary>veth_newlink: the peer is created and registered first (so it gets the lower index),
     /// then the device; both start without carrier.</summary>
     public override KErr NewLink(Net net, NetDevice dev, LinkConfig common, object? kindConfig)

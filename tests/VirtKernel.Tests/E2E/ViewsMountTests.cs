@@ -37,6 +37,10 @@ public class ViewsMountTests(VkEnvironment env)
         return o;
     }
 
+    /// <summary>Where the views are, as /proc/self/mountinfo shows it (SOCKET.d may be a symbolic
+    /// link to a directory on /dev/shm).</summary>
+    private static string MountPoint(DaemonProcess d) => VirtKernel.SysfsFs.Fuse.FuseMount.Resolve(Fs(d));
+
     private static bool Mounted(string path) =>
         File.ReadLines("/proc/self/mountinfo").Any(l => l.Split(' ')[4] == path && l.Contains(" - fuse.virtkernel "));
 
@@ -44,7 +48,7 @@ public class ViewsMountTests(VkEnvironment env)
     private void UseTheViews(DaemonProcess d, bool asTestUser, bool initNet = false)
     {
         string ns = Fs(d) + "/ns/0";
-        Assert.True(Mounted(Path.GetFullPath(Fs(d))), "the views are not mounted");
+        Assert.True(Mounted(MountPoint(d)), "the views are not mounted");
         Assert.Equal("all\ndefault\nlo\n", Ok($"ls {ns}/proc/sys/net/ipv4/conf", asTestUser));
         Assert.Equal("0\n", Ok($"cat {ns}/proc/sys/net/ipv4/ip_forward", asTestUser));
         // a write through the file is a change of the model: netlink sees it
@@ -94,37 +98,42 @@ public class ViewsMountTests(VkEnvironment env)
     [Fact]
     public void UnprivilegedDaemonMountsThroughFusermount3()
     {
-        string sockDir;
+        string fs;
         using (var d = new DaemonProcess(env))
         {
             UseTheViews(d, asTestUser: true);
-            sockDir = d.SocketDir;
-            string fs = Path.GetFullPath(Fs(d));
+            fs = MountPoint(d);
             if (env.RunAs != null)
                 Assert.Contains($"user_id={env.RunAs.Value.Uid},", File.ReadLines("/proc/self/mountinfo").First(l => l.Contains(fs)));
         }
         // a clean stop unmounts
-        Assert.DoesNotContain(File.ReadLines("/proc/self/mountinfo"), l => l.Contains(sockDir));
+        Assert.False(Mounted(fs));
     }
 
     [Fact]
     public void ACrashedDaemonsMountDoesNotBlockTheNextOne()
     {
         var first = new DaemonProcess(env);
-        string dir = first.SocketDir;
+        string dir = first.SocketDir, left = MountPoint(first);
         first.Crash();
         first.Dispose();
+        Assert.True(Mounted(left)); // the dead daemon's mount is still there
         using var second = new DaemonProcess(env, asTestUser: true, socketDir: dir);
         Assert.Equal("0\n", Ok($"cat {Fs(second)}/ns/0/proc/sys/net/ipv4/ip_forward"));
+        // ... and now gone: detached, not stacked under the new one
+        string now = MountPoint(second);
+        Assert.Single(File.ReadLines("/proc/self/mountinfo"), l => l.Split(' ')[4] == now);
+        if (left != now) Assert.False(Mounted(left));
     }
 
     [RootFact]
     public void RootDaemonMountsWithMount2ForEveryone()
     {
-        using var d = new DaemonProcess(env, asTestUser: false, options: ["--init-net"]);
+        // a socket open to every user: they may look at the state (the state directory too)
+        using var d = new DaemonProcess(env, asTestUser: false, options: ["--init-net", "--socket-mode", "0666"]);
         UseTheViews(d, asTestUser: false, initNet: true);
         string ns = Fs(d) + "/ns/0";
-        Assert.Contains("allow_other", File.ReadLines("/proc/self/mountinfo").First(l => l.Contains(Path.GetFullPath(Fs(d)))));
+        Assert.Contains("allow_other", File.ReadLines("/proc/self/mountinfo").First(l => l.Split(' ')[4] == MountPoint(d)));
         // another user reads, but may not write (the files are root's, 0644)
         Assert.Equal("1\n", Ok($"cat {ns}/proc/sys/net/ipv4/ip_forward"));
         var (o, rc) = Sh($"/bin/echo 0 > {ns}/proc/sys/net/ipv4/ip_forward");

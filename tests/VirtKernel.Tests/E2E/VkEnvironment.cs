@@ -50,10 +50,9 @@ public sealed class VkEnvironment : IDisposable
 
     /// <summary>A process started as the test user (via setpriv when root), with stderr merged into
     /// stdout at the descriptor level so their order is kept.</summary>
-    public ProcessStartInfo Command(IEnumerable<string> argv, string? socket, bool shim) => Command(argv, socket, shim, asTestUser: true);
-
-    /// <summary>The same, as the test process's own user when <paramref name="asTestUser"/> is false.</summary>
-    public ProcessStartInfo Command(IEnumerable<string> argv, string? socket, bool shim, bool asTestUser)
+    /// <param name="asTestUser">false: as the test process's own user (root in CI).</param>
+    public ProcessStartInfo Command(IEnumerable<string> argv, string? socket, bool shim,
+        IReadOnlyDictionary<string, string>? env = null, bool asTestUser = true)
     {
         var psi = new ProcessStartInfo
         {
@@ -80,13 +79,24 @@ public sealed class VkEnvironment : IDisposable
         if (Environment.GetEnvironmentVariable("DOTNET_ROOT") is { } root) psi.Environment["DOTNET_ROOT"] = root;
         if (socket != null) psi.Environment["VIRTKERNEL_SOCKET"] = socket;
         if (shim) psi.Environment["LD_PRELOAD"] = Shim;
+        if (env != null)
+            foreach (var (k, v) in env) psi.Environment[k] = v;
         return psi;
     }
 
-    /// <summary>Runs a command to completion: its combined output and exit status.</summary>
-    public (string Output, int Status) Run(IEnumerable<string> argv, string? socket, bool shim = true, int timeoutMs = 30_000, bool asTestUser = true)
+    /// <summary>Starts a command in the background (stdin closed, output collected by the caller).</summary>
+    public Process Start(IEnumerable<string> argv, string? socket, bool shim = true, IReadOnlyDictionary<string, string>? env = null)
     {
-        using var p = Process.Start(Command(argv, socket, shim, asTestUser))!;
+        var p = Process.Start(Command(argv, socket, shim, env))!;
+        p.StandardInput.Close();
+        return p;
+    }
+
+    /// <summary>Runs a command to completion: its combined output and exit status.</summary>
+    public (string Output, int Status) Run(IEnumerable<string> argv, string? socket, bool shim = true, int timeoutMs = 30_000,
+        IReadOnlyDictionary<string, string>? env = null, bool asTestUser = true)
+    {
+        using var p = Process.Start(Command(argv, socket, shim, env, asTestUser))!;
         p.StandardInput.Close();
         var output = p.StandardOutput.ReadToEndAsync();
         if (!p.WaitForExit(timeoutMs))
@@ -131,6 +141,8 @@ public sealed class DaemonProcess : IDisposable
     private readonly string _sockDir;
     public string Socket { get; }
 
+    private readonly VkEnvironment _env;
+
     public DaemonProcess(VkEnvironment env) : this(env, asTestUser: true) { }
 
     /// <param name="asTestUser">false: the daemon runs as the test process's user (root in CI), so
@@ -138,10 +150,11 @@ public sealed class DaemonProcess : IDisposable
     /// <param name="options">more options of `vk serve`.</param>
     public DaemonProcess(VkEnvironment env, bool asTestUser, string? socketDir = null, string[]? options = null)
     {
+        _env = env;
         _sockDir = socketDir ?? env.NewSocketDir();
         Socket = Path.Combine(_sockDir, "vk.sock");
         AsTestUser = asTestUser;
-        var psi = env.Command(["dotnet", env.DaemonDll, "serve", "--socket", Socket, .. options ?? []], null, shim: false, asTestUser);
+        var psi = env.Command(["dotnet", env.DaemonDll, "serve", "--socket", Socket, .. options ?? []], null, shim: false, asTestUser: asTestUser);
         psi.RedirectStandardOutput = true;
         _p = Process.Start(psi)!;
         _p.StandardInput.Close();
@@ -175,6 +188,9 @@ public sealed class DaemonProcess : IDisposable
     }
 
     private bool _keepDir;
+
+    /// <summary>`vk status`: what the daemon holds (namespaces, devices, sockets).</summary>
+    public string Status() => _env.Run(["dotnet", _env.DaemonDll, "status", "--socket", Socket], null, shim: false).Output;
 
     public void Dispose()
     {
