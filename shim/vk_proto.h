@@ -203,6 +203,18 @@ struct vk_ifaddr {
  *                   creates STATE/netns/NAME (O_CREAT|O_EXCL) and "bind mounts" the namespace onto
  *                   it (VK_CTL_NETNS_BIND turns it into a hard link of STATE/ns/ID; umount puts
  *                   back the file it covered, so only bound names have more than one link).
+ *   STATE/fs/       the daemon's views, one FUSE mount (absent with `vk serve --no-views`, or when
+ *                   neither mount(2) nor fusermount3 works): STATE/fs/ns/ID/ holds, for namespace
+ *                   ID, what the kernel shows a process in that namespace at
+ *                     proc/sys/net/...            /proc/sys/net
+ *                     proc/net/...                /proc/net, /proc/self/net, /proc/PID/net
+ *                     sys/class/net/DEV           /sys/class/net (symbolic links
+ *                                                 ../../devices/virtual/net/DEV, relative, so they
+ *                                                 resolve inside the same tree)
+ *                     sys/devices/virtual/net/DEV /sys/devices/virtual/net
+ *                   so a path maps to STATE/fs/ns/<current id> + the same path. Files are
+ *                   procfs-like (size 0, read to EOF); a namespace's directory goes when it does
+ *                   (names in it then give ENOENT or ESTALE).
  * Like /run/netns, STATE is on a tmpfs when possible: when the socket's directory is not one,
  * STATE is a symbolic link to a private directory under /dev/shm.
  * A process's current namespace travels in VIRTKERNEL_NETNS (decimal id; unset or empty = 0),
