@@ -133,6 +133,10 @@ enum vk_ctl_op {
                                 * (gone, or not the caller's child) */
     VK_CTL_SHUTDOWN = 13,   /* sock 0; the daemon stops (vk stop); -EPERM for users who may not
                              * change state */
+    VK_CTL_VIEW_DIR = 30,   /* in: struct vk_view_req + PATH (no NUL): a directory of the views,
+                             * PATH relative to STATE/fs/ns/ID (e.g. "proc/sys/net/ipv4/conf");
+                             * out: struct vk_view_dir + its entries; ret 0 or -errno (ENOENT,
+                             * ENOTDIR, as a lookup of that path in the mount would). See "Views". */
 };
 
 struct vk_ctl_req {
@@ -224,5 +228,44 @@ struct vk_ifaddr {
  * and exits with status 1 if it cannot.
  * A namespace lives while a name, an open netlink socket in it, or a live process in it (the
  * daemon watches the processes it was told about) holds it. */
+
+/* ---- Views ----
+ * The shim redirects the kernel's paths /proc/sys/net, /proc/net, /proc/{self,thread-self,PID}/net,
+ * /sys/class/net and /sys/devices/virtual/net to STATE/fs/ns/<current id>/<same path>. To spare
+ * `sysctl -a` several FUSE round trips per file, it answers stat, realpath and read-only opens of
+ * the sysctl tree (proc/sys/net) from listings of whole directories (VK_CTL_VIEW_DIR), which hold
+ * each entry's attributes exactly as the mount reports them (struct fuse_attr, as the kernel
+ * converts it for stat) and, for files the caller may read whose content depends on the model
+ * only, that content. A listing stays valid while STATE/views.gen does not change: a file of at
+ * least 8 bytes holding a u64 the daemon increments, before answering, for every request that
+ * may change what the views show (netlink requests other than GETs, control calls that change
+ * state, writes to the views, timers, namespaces going away). The shim maps it read-only. */
+struct vk_view_req {
+    uint32_t netns; /* the namespace's id */
+    uint32_t uid;   /* who asks (geteuid, getegid): content is only sent for files both this */
+    uint32_t gid;   /* user and the connection's peer credentials may read */
+    uint32_t reserved;
+};
+
+/* Answer header, then `count` entries, each a struct vk_view_ent, the name (name_len bytes, no
+ * NUL), the content (content_len bytes when >= 0), padded to a multiple of 8. */
+struct vk_view_dir {
+    uint64_t gen;        /* views.gen when the listing was made */
+    uint64_t ino;        /* the directory's inode number ("."), */
+    uint64_t parent_ino; /* and its parent's ("..") */
+    uint32_t count;
+    uint32_t reserved;
+};
+
+struct vk_view_ent {
+    uint8_t attr[88];    /* struct fuse_attr (linux/fuse.h), as LOOKUP/GETATTR would answer */
+    int32_t content_len; /* >= 0: the content a read-only open would read; -1: not sent (open
+                          * the file through the mount: not readable by the caller, not a
+                          * sysctl, or its read fails, like an unset stable_secret) */
+    uint16_t name_len;
+    uint16_t reserved;
+};
+
+#define VK_VIEWS_GEN_FILE "/views.gen"
 
 #endif

@@ -131,6 +131,9 @@ public enum CtlOp : uint
     NetnsOfPid = 25,
     /// <summary>in {i32 pid}: the caller's new child is in the caller's namespace (unless already known).</summary>
     NetnsChild = 26,
+    /// <summary>in struct vk_view_req + PATH: a directory of the views with its entries' attributes
+    /// and, where the caller may have them, contents (<see cref="ViewDirReply"/>).</summary>
+    ViewDir = 30,
 }
 
 /// <summary>struct vk_ctl_req: a control request header. <see cref="Aux"/> is, for VK_CTL_IOCTL, the
@@ -177,4 +180,76 @@ public static class CtlReply
 public static class IfAddrEntry
 {
     public const int Size = 16 + 4 + 4 + 2 + 1 + 1 + 2 + 2 + 4 + 32 + 32;
+}
+
+/// <summary>struct vk_view_req: the request of VK_CTL_VIEW_DIR, followed by the directory's path
+/// relative to STATE/fs/ns/ID.</summary>
+public readonly record struct ViewDirRequest(uint Netns, uint Uid, uint Gid)
+{
+    public const int Size = 16;
+
+    public static bool TryRead(ReadOnlySpan<byte> b, out ViewDirRequest r, out string path)
+    {
+        r = default;
+        path = "";
+        if (b.Length < Size) return false;
+        r = new ViewDirRequest(BinaryPrimitives.ReadUInt32LittleEndian(b), BinaryPrimitives.ReadUInt32LittleEndian(b[4..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(b[8..]));
+        path = Encoding.UTF8.GetString(b[Size..]);
+        return true;
+    }
+
+    public byte[] ToBytes(string path)
+    {
+        var p = Encoding.UTF8.GetBytes(path);
+        var b = new byte[Size + p.Length];
+        BinaryPrimitives.WriteUInt32LittleEndian(b, Netns);
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(4), Uid);
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(8), Gid);
+        p.CopyTo(b.AsSpan(Size));
+        return b;
+    }
+}
+
+/// <summary>The answer of VK_CTL_VIEW_DIR: struct vk_view_dir, then per entry struct vk_view_ent
+/// (struct fuse_attr, content length or -1, name length), the name and the content, padded to 8.</summary>
+public static class ViewDirReply
+{
+    public const int HeaderSize = 32;
+    public const int EntrySize = Fuse.FuseAttr.Size + 8;
+
+    public readonly record struct Entry(string Name, Fuse.FuseAttr Attr, byte[]? Content);
+
+    public static byte[] Build(ulong gen, ulong ino, ulong parentIno, IReadOnlyList<Entry> entries)
+    {
+        int len = HeaderSize;
+        var names = new byte[entries.Count][];
+        for (int i = 0; i < entries.Count; i++)
+        {
+            names[i] = Encoding.UTF8.GetBytes(entries[i].Name);
+            len += Align(EntrySize + names[i].Length + (entries[i].Content?.Length ?? 0));
+        }
+        var b = new byte[CtlReply.Size + len];
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(4), (uint)len);
+        var p = b.AsSpan(CtlReply.Size);
+        BinaryPrimitives.WriteUInt64LittleEndian(p, gen);
+        BinaryPrimitives.WriteUInt64LittleEndian(p[8..], ino);
+        BinaryPrimitives.WriteUInt64LittleEndian(p[16..], parentIno);
+        BinaryPrimitives.WriteUInt32LittleEndian(p[24..], (uint)entries.Count);
+        int off = HeaderSize;
+        for (int i = 0; i < entries.Count; i++)
+        {
+            var e = entries[i];
+            var q = p[off..];
+            Fuse.Fuse.Write(q, e.Attr);
+            BinaryPrimitives.WriteInt32LittleEndian(q[Fuse.FuseAttr.Size..], e.Content?.Length ?? -1);
+            BinaryPrimitives.WriteUInt16LittleEndian(q[(Fuse.FuseAttr.Size + 4)..], (ushort)names[i].Length);
+            names[i].CopyTo(q[EntrySize..]);
+            e.Content?.CopyTo(q[(EntrySize + names[i].Length)..]);
+            off += Align(EntrySize + names[i].Length + (e.Content?.Length ?? 0));
+        }
+        return b;
+    }
+
+    private static int Align(int n) => (n + 7) & ~7;
 }

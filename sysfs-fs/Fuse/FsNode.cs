@@ -81,6 +81,10 @@ public abstract class FsFile : FsNode
     /// consumed (a short count is allowed) or -errno.</summary>
     public virtual int Write(FsCaller caller, long offset, ReadOnlySpan<byte> data) => -Errno.EIO;
 
+    /// <summary>The content depends on the model's state alone, never on the clock: a client may keep
+    /// what it read while nothing changed the model (the views' generation, see shim/vk_proto.h).</summary>
+    public virtual bool Cacheable => false;
+
     /// <summary>Called when the file is opened with O_TRUNC or truncated (proc ignores it).</summary>
     public virtual int Truncate(FsCaller caller) => 0;
 }

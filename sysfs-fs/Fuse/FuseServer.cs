@@ -535,6 +535,67 @@ public sealed class FuseServer
         ReplyError(sink, h, rename ? n.CreateErrno : Errno.EACCES);
     }
 
+    // ---- listings for the shim ------------------------------------------------------------------
+
+    /// <summary>One entry of <see cref="ListDir"/>: its name, the attributes a LOOKUP of it answers,
+    /// and the content a read-only open of it would read, when that may be handed out.</summary>
+    public readonly record struct Listed(string Name, FuseAttr Attr, byte[]? Content);
+
+    /// <summary>The directory at <paramref name="path"/> ('/'-separated, relative to the root) as
+    /// lookups of its names would show it (the shim's VK_CTL_VIEW_DIR): every live entry with its
+    /// attributes, and the content of the files whose content depends on the model alone
+    /// (<see cref="FsFile.Cacheable"/>) when every one of <paramref name="readers"/> may open them
+    /// for reading and reading them succeeds. 0, or -ENOENT / -ENOTDIR / -ENAMETOOLONG as a lookup
+    /// of the path would fail.</summary>
+    public int ListDir(string path, IReadOnlyList<FsCaller> readers, List<Listed> into, out ulong ino, out ulong parentIno)
+    {
+        ino = parentIno = 0;
+        FsNode node = _root, parent = _root;
+        foreach (var name in path.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (node is not FsDir d) return -Errno.ENOTDIR;
+            if (Encoding.UTF8.GetByteCount(name) > 255) return -Errno.ENAMETOOLONG;
+            var child = d.Lookup(name);
+            if (child == null || !child.Alive) return -Errno.ENOENT;
+            parent = node;
+            node = child;
+        }
+        if (node is not FsDir dir) return -Errno.ENOTDIR;
+        ino = Ino(dir);
+        parentIno = Ino(parent);
+        foreach (var (name, child) in dir.List())
+        {
+            if (!child.Alive) continue;
+            byte[]? content = null;
+            if (child is FsFile { Cacheable: true } f && readers.Count > 0 && readers.All(r => Permitted(child, r, 4)) &&
+                f.Read(readers[0], out var c) == 0)
+                content = c;
+            into.Add(new Listed(name, Attr(child), content));
+        }
+        return 0;
+    }
+
+    /// <summary>Can the request change what the filesystem shows (a write, a truncation)? The
+    /// others only look.</summary>
+    public static bool MayChange(ReadOnlySpan<byte> request)
+    {
+        if (!FuseP.TryRead(request, out FuseInHeader h)) return false;
+        switch (h.Opcode)
+        {
+            case FuseOpcode.Write:
+            case FuseOpcode.Setattr:
+                return true;
+            case FuseOpcode.Open:
+            {
+                var arg = request[FuseInHeader.Size..];
+                var o = FuseP.ReadPrefix<FuseOpenIn>(arg);
+                return (o.Flags & O_TRUNC) != 0 && (o.Flags & O_ACCMODE) != 0;
+            }
+            default:
+                return false;
+        }
+    }
+
     // ---- replies -------------------------------------------------------------------------------
 
     private static void WriteTrunc<T>(Span<byte> dst, in T value) where T : unmanaged

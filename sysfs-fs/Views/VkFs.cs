@@ -127,6 +127,9 @@ internal sealed class SysctlFileNode(NsDir ns, CtlFile file) : FsFile
     public override uint Mode => file.Mode;
     public override double AttrTimeout => SysctlDirNode.IsDeviceDir(file.Parent) ? 0 : 3600;
 
+    /// <summary>A sysctl's value is the model's, whatever the time.</summary>
+    public override bool Cacheable => true;
+
     public override int Read(FsCaller caller, out byte[] content)
     {
         int err = file.Read(out var text);

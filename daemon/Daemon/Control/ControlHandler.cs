@@ -28,7 +28,7 @@ public sealed class ControlHandler
 
     /// <summary>Answers one control call. <paramref name="newNet"/> is set when the call moved the
     /// caller to another namespace (unshare, setns).</summary>
-    public byte[] Handle(uint uid, int pid, Net net, CtlRequest req, ReadOnlySpan<byte> p, out Net? newNet)
+    public byte[] Handle(uint uid, uint gid, int pid, Net net, CtlRequest req, ReadOnlySpan<byte> p, out Net? newNet)
     {
         newNet = null;
         var ns = _server.NamespaceTable;
@@ -155,6 +155,8 @@ public sealed class ControlHandler
                 return Reply(ns.Child(pid, BinaryPrimitives.ReadInt32LittleEndian(p), net));
             case CtlOp.Status:
                 return CtlReply.Build(0, Encoding.UTF8.GetBytes(Status()));
+            case CtlOp.ViewDir:
+                return ViewDir(uid, gid, p);
             case CtlOp.Shutdown:
                 if (!_engine.IsPrivileged(uid)) return Reply(-Errno.EPERM);
                 _server.Stop();
@@ -162,6 +164,26 @@ public sealed class ControlHandler
             default:
                 return Reply(-Errno.ENOSYS);
         }
+    }
+
+    /// <summary>Calls that change nothing the views show (the others make the shim forget what it
+    /// learnt of them, see <see cref="ViewsGeneration"/>).</summary>
+    public static bool ReadOnly(CtlOp op) => op is CtlOp.GetSockName or CtlOp.GetSockOpt or CtlOp.Sync or
+        CtlOp.NameToIndex or CtlOp.IndexToName or CtlOp.NameIndex or CtlOp.GetIfAddrs or CtlOp.Status or
+        CtlOp.NetnsResolve or CtlOp.NetnsOfPid or CtlOp.ViewDir;
+
+    /// <summary>VK_CTL_VIEW_DIR: a directory of namespace ID's views, listed as the mount shows it,
+    /// with the contents the asking user (and the connection's peer) may read.</summary>
+    private byte[] ViewDir(uint uid, uint gid, ReadOnlySpan<byte> p)
+    {
+        if (_server.Views is not { } views || _server.ViewsGen is not { } gen) return Reply(-Errno.EOPNOTSUPP);
+        if (!ViewDirRequest.TryRead(p, out var req, out var path)) return Reply(-Errno.EINVAL);
+        var list = new List<VirtKernel.SysfsFs.Fuse.FuseServer.Listed>();
+        var readers = new[] { new VirtKernel.SysfsFs.Fuse.FsCaller(uid, gid, 0), new VirtKernel.SysfsFs.Fuse.FsCaller(req.Uid, req.Gid, 0) };
+        int r = views.ListDir($"ns/{req.Netns}/{path}", readers, list, out ulong ino, out ulong parentIno);
+        if (r < 0) return Reply(r);
+        return ViewDirReply.Build((ulong)gen.Value, ino, parentIno,
+            list.Select(e => new ViewDirReply.Entry(e.Name, e.Attr, e.Content)).ToList());
     }
 
     private string Status()

@@ -44,6 +44,7 @@ public sealed unsafe class VkServer : IDisposable
     private FuseServer? _fuseServer;
     private byte[] _fuseBuf = [];
     private FuseFdSink? _fuseSink;
+    private ViewsGeneration? _viewsGen;
 
     public Namespaces NamespaceTable => _namespaces ?? throw new InvalidOperationException("not listening");
     private int _listenFd = -1, _epfd = -1, _wakeFd = -1;
@@ -65,7 +66,7 @@ public sealed unsafe class VkServer : IDisposable
     private sealed class Conn
     {
         public int Fd;
-        public uint Uid;
+        public uint Uid, Gid;
         public int Pid;
         public ConnKind? Kind;
         public NetlinkSock? Sock;
@@ -132,10 +133,20 @@ public sealed unsafe class VkServer : IDisposable
             return;
         }
         _fuseServer = new FuseServer(new VkFs(_kernel), new FuseOptions { OwnerUid = _uid, OwnerGid = Syscall.getgid() });
+        _viewsGen = new ViewsGeneration(_namespaces.RealDir);
         _fuseBuf = new byte[_fuseServer.RequestBufferSize];
         _fuseSink = new FuseFdSink(_fuse);
         Add(_fuse.Fd, Libc.EPOLLIN);
     }
+
+    /// <summary>The mounted views' request handler, null without views.</summary>
+    internal FuseServer? Views => _fuse != null ? _fuseServer : null;
+
+    /// <summary>The views' generation (STATE/views.gen), null without views.</summary>
+    internal ViewsGeneration? ViewsGen => _viewsGen;
+
+    /// <summary>What the views show may have changed (see <see cref="ViewsGeneration"/>).</summary>
+    private void ViewsChanged() => _viewsGen?.Bump();
 
     /// <summary>Replies go straight to /dev/fuse.</summary>
     private sealed class FuseFdSink(FuseMount m) : IFuseReplySink
@@ -162,6 +173,7 @@ public sealed unsafe class VkServer : IDisposable
             }
             lock (_kernel.Lock)
             {
+                if (FuseServer.MayChange(_fuseBuf.AsSpan(0, n))) ViewsChanged();
                 _fuseServer!.Handle(_fuseBuf.AsSpan(0, n), _fuseSink!);
                 _kernel.RunDeferred();
             }
@@ -246,6 +258,7 @@ public sealed unsafe class VkServer : IDisposable
                     {
                         _namespaces!.ProcessExited(exited);
                         _kernel.RunDeferred(destroyNamespaces: false);
+                        ViewsChanged();
                     }
                     continue;
                 }
@@ -255,13 +268,21 @@ public sealed unsafe class VkServer : IDisposable
             }
             lock (_kernel.Lock)
             {
-                if (_kernel.RunTimers() > 0) _kernel.RunDeferred();
+                if (_kernel.RunTimers() > 0)
+                {
+                    _kernel.RunDeferred();
+                    ViewsChanged();
+                }
             }
             FlushDirty();
             if (_kernel.DestroyPending)
             {
                 // cleanup_net: after the answers are out, before the next request is read
-                lock (_kernel.Lock) _kernel.RunDeferred();
+                lock (_kernel.Lock)
+                {
+                    _kernel.RunDeferred();
+                    ViewsChanged();
+                }
                 FlushDirty();
             }
         }
@@ -291,8 +312,9 @@ public sealed unsafe class VkServer : IDisposable
             {
                 c.Pid = BitConverter.ToInt32(cred, 0);
                 c.Uid = BitConverter.ToUInt32(cred, 4);
+                c.Gid = BitConverter.ToUInt32(cred, 8);
             }
-            else c.Uid = uint.MaxValue;
+            else c.Uid = c.Gid = uint.MaxValue;
             int sndbuf = 4 << 20;
             Libc.setsockopt(fd, Libc.SOL_SOCKET, Libc.SO_SNDBUF, &sndbuf, 4);
             _conns[fd] = c;
@@ -394,6 +416,7 @@ public sealed unsafe class VkServer : IDisposable
                     c.Sock.NsFds[nfd] = nsid;
                 }
                 c.Sock.ClientPid = c.Pid;
+                if (c.Sock.Protocol != 0 || !OnlyGets(frame[off..])) ViewsChanged();
                 _engine.Receive(c.Sock, _rbuf.AsMemory(off, length - off));
             }
             return;
@@ -410,12 +433,30 @@ public sealed unsafe class VkServer : IDisposable
             byte[] reply;
             lock (_kernel.Lock)
             {
-                reply = _control.Handle(c.Uid, c.Pid, c.Netns!, req, payload, out var newNet);
+                if (!ControlHandler.ReadOnly(req.Op)) ViewsChanged();
+                reply = _control.Handle(c.Uid, c.Gid, c.Pid, c.Netns!, req, payload, out var newNet);
                 if (newNet != null) c.Netns = newNet;
                 _kernel.RunDeferred(destroyNamespaces: false);
             }
             EnqueueCtl(c, reply);
         }
+    }
+
+    /// <summary>Does a datagram sent to NETLINK_ROUTE hold nothing but requests that only look
+    /// (RTM_GET*, whose type is 2 modulo 4, and netlink's own messages)?</summary>
+    internal static bool OnlyGets(ReadOnlySpan<byte> nl)
+    {
+        while (nl.Length >= 16)
+        {
+            uint len = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(nl);
+            ushort type = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(nl[4..]);
+            if (len < 16 || len > nl.Length) return false;
+            if (type >= 16 && (type & 3) != 2) return false;
+            int next = (int)((len + 3) & ~3u);
+            if (next >= nl.Length) break;
+            nl = nl[next..];
+        }
+        return true;
     }
 
     /// <summary>VK_TX_SETSOCKOPT / VK_TX_BIND: socket calls the shim already answered, applied in
@@ -536,7 +577,11 @@ public sealed unsafe class VkServer : IDisposable
         if (c.Sock != null)
         {
             _dataBySock.Remove(c.Sock.Id);
-            lock (_kernel.Lock) _engine.CloseSocket(c.Sock);
+            lock (_kernel.Lock)
+            {
+                _engine.CloseSocket(c.Sock);
+                ViewsChanged();
+            }
         }
     }
 
@@ -551,6 +596,8 @@ public sealed unsafe class VkServer : IDisposable
         // the views go before the state directory (never descend into a mount)
         _fuse?.Unmount();
         _fuse = null;
+        _viewsGen?.Dispose();
+        _viewsGen = null;
         if (_namespaces != null) Namespaces.RemoveStateDir(_namespaces.StateDir);
         try
         {
