@@ -13,8 +13,11 @@
  *   vk_sockopt.c setsockopt, getsockopt (SOL_SOCKET mirrored locally, SOL_NETLINK -> daemon)
  *   vk_io.c      send*, recv*, read*, write*: the framed data path
  *   vk_if.c      if_nametoindex & co, getifaddrs, interface ioctls
- *   vk_path.c    the path redirection table (/run/netns, /proc/PID/ns/net, ...) and every
- *                path-taking call the clients make (open*, stat*, opendir, readlink, ...)
+ *   vk_path.c    the path redirection table (/run/netns, /proc/PID/ns/net, /proc/sys/net,
+ *                /proc/net, /sys/class/net, ...) and every path-taking call the clients make
+ *                (open*, stat*, opendir, readlink, realpath, glob, chdir, ...)
+ *   vk_view.c    the views of the network stack: what the shim knows of the sysctl tree, so that
+ *                stat, realpath and read-only opens of /proc/sys/net need no FUSE round trip
  *   vk_netns.c   the current network namespace, namespace handle fds, unshare, setns, mount,
  *                umount, syscall, dlsym
  *   vk_exec.c    exec*, fexecve, posix_spawn*, fork: carry the current namespace to children
@@ -43,6 +46,7 @@
 #include <sys/statvfs.h>
 #include <sys/types.h>
 #include <dirent.h>
+#include <glob.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -71,6 +75,15 @@ int umount(const char *target);
 int umount2(const char *target, int flags);
 int mount(const char *source, const char *target, const char *fstype, unsigned long flags,
           const void *data);
+/* The stat entry points of programs built against glibc < 2.33. */
+int __xstat(int ver, const char *path, struct stat *buf);
+int __xstat64(int ver, const char *path, struct stat64 *buf);
+int __lxstat(int ver, const char *path, struct stat *buf);
+int __lxstat64(int ver, const char *path, struct stat64 *buf);
+int __fxstat(int ver, int fd, struct stat *buf);
+int __fxstat64(int ver, int fd, struct stat64 *buf);
+int __fxstatat(int ver, int dirfd, const char *path, struct stat *buf, int flags);
+int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *buf, int flags);
 
 /* ---- real libc symbols ---- */
 
@@ -90,7 +103,7 @@ int mount(const char *source, const char *target, const char *fstype, unsigned l
     X(readlink) X(readlinkat) X(realpath) X(__realpath_chk) X(canonicalize_file_name)         \
     X(inotify_add_watch) X(statfs) X(statfs64) X(statvfs) X(statvfs64) X(opendir)             \
     X(readdir) X(readdir64) X(readdir_r) X(readdir64_r) X(closedir) X(rewinddir) X(seekdir)   \
-    X(telldir) X(scandir) X(scandir64)                                                         \
+    X(telldir) X(scandir) X(scandir64) X(glob) X(glob64) X(chdir) X(fstat) X(fstat64)         \
     X(unshare) X(setns) X(mount) X(umount) X(umount2) X(syscall)                               \
     X(fork) X(execve) X(execv) X(execvp) X(execvpe) X(fexecve) X(execveat) X(posix_spawn)      \
     X(posix_spawnp)
@@ -198,6 +211,11 @@ void *vk_libc_sym(enum vk_libc_index idx);
 #define libc_telldir VK_LIBC(telldir)
 #define libc_scandir VK_LIBC(scandir)
 #define libc_scandir64 VK_LIBC(scandir64)
+#define libc_glob VK_LIBC(glob)
+#define libc_glob64 VK_LIBC(glob64)
+#define libc_chdir VK_LIBC(chdir)
+#define libc_fstat VK_LIBC(fstat)
+#define libc_fstat64 VK_LIBC(fstat64)
 #define libc_unshare VK_LIBC(unshare)
 #define libc_setns VK_LIBC(setns)
 #define libc_mount VK_LIBC(mount)
@@ -357,23 +375,51 @@ enum vk_path_kind {
     VK_PATH_NETNS_DIR,  /* /run/netns itself (STATE/netns) */
     VK_PATH_NETNS_NAME, /* an entry of it, /run/netns/NAME (STATE/netns/NAME) */
     VK_PATH_NS_HANDLE,  /* /proc/PID/ns/net and friends (STATE/ns/ID) */
+    VK_PATH_VIEW,       /* the network stack's views (STATE/fs/ns/ID/...) */
 };
 
 /* A path as the application named it, and what the shim hands to libc for it. */
 struct vk_path {
     const char *path;  /* the caller's path (VK_PATH_HOST) or buf */
     int kind;          /* enum vk_path_kind */
-    int netns;         /* VK_PATH_NS_HANDLE: the namespace id */
-    const char *canon; /* redirected trees: the canonical spelling of the rule's prefix */
-    const char *rest;  /* redirected trees: what follows the prefix ("" or "/...") */
+    const char *canon; /* redirected trees: the canonical spelling of the rule's prefix (views:
+                        * of /proc/net, e.g. /proc/PID/net; NULL when it is the prefix itself) */
+    const char *rest;  /* redirected trees: what follows the prefix ("" or "/..."); views: the
+                        * path in the view's layout (/proc/sys/net/..., /proc/net/...,
+                        * /sys/class/net/..., /sys/devices/virtual/net/...), inside buf */
+    int netns;         /* VK_PATH_NS_HANDLE, VK_PATH_VIEW: the namespace id */
+    int sysctl;        /* VK_PATH_VIEW: in /proc/sys/net (answered from listings, vk_view.c) */
+    int dirslash;      /* the caller's path ended with "/" (or "/."): it must be a directory */
+    char canonbuf[64];
     char buf[PATH_MAX];
     char norm[PATH_MAX];
 };
 
 #define VK_MAP_NOFOLLOW 0x1 /* lstat & co: a /proc/.../ns/net magic link stays what it is */
+#define VK_MAP_READLINK 0x2 /* readlink: the symbolic link /proc/net itself is the host's */
 
 /* Maps path through the redirection table. 0 (p->path set, errno untouched) or -errno. */
 int vk_path_map(const char *path, struct vk_path *p, unsigned int flags);
+
+/* ---- the views (vk_view.c) ---- */
+
+/* Constructor part: fork handlers (after the core's). */
+void vk_view_init(void);
+/* Are the daemon's views mounted (STATE/fs/ns exists)? Checked once per process. */
+int vk_views_present(void);
+/* The answers the shim gives itself for paths of the sysctl tree (p->sysctl): each returns
+ * VK_VIEW_FALLBACK when it cannot answer exactly (make the real call on p->path), else the call's
+ * result (0 or an fd) or -errno. */
+#define VK_VIEW_FALLBACK (-100000)
+int vk_view_stat(const struct vk_path *p, struct stat *st);
+int vk_view_open(const struct vk_path *p, int flags);
+/* realpath of a view path, spelled as the kernel's tree: into out (PATH_MAX); 0 or -errno. */
+int vk_view_realpath(const struct vk_path *p, char *out);
+/* fstat of an fd vk_view_open made: the attributes of the file it stands for; 1 if st was fixed. */
+int vk_view_fstat_fix(int fd, struct stat *st);
+/* A listing of a sysctl directory for readdir (NULL: read the directory itself). The entries
+ * ("." and ".." first) are malloc'd; *n is set. */
+struct dirent64 *vk_view_readdir_list(const struct vk_path *p, size_t *n);
 
 /* Small helpers */
 static inline int vk_fail(int err)

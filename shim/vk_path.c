@@ -8,10 +8,16 @@
  * maps its path argument(s) and hands the result to the real libc function, so the kernel's
  * own semantics (O_EXCL, EEXIST, ENOENT, st_dev/st_ino, permissions) come from a real file.
  *
- * Views of the network stack the daemon does not serve yet (/proc/sys/net, /proc/net,
- * /sys/class/net) must not show, or let a privileged caller change, the host's while the
- * process is in another namespace: in a namespace other than the initial one they answer
- * EOPNOTSUPP. Entries serving them are added to the same table.
+ * The network stack's views are the daemon's too (vk_proto.h, "Views"): /proc/sys/net,
+ * /proc/net (and /proc/self/net, /proc/thread-self/net, /proc/PID/net, which the kernel shows
+ * for the namespace of that process), /sys/class/net and /sys/devices/virtual/net are
+ * STATE/fs/ns/ID/<the same path>, ID being the namespace of the process concerned, the initial
+ * one included: the host's never show. Without the views (`vk serve --no-views`, no FUSE) these
+ * paths answer EOPNOTSUPP. The symbolic link /proc/net itself (lstat, readlink) is the host's:
+ * "self/net" in every namespace. realpath and glob, which glibc resolves internally, are
+ * replaced so that they spell results as the kernel's tree (/proc/sys/net/..., /proc/PID/net/...).
+ * stat, realpath and read-only opens in /proc/sys/net are answered from directory listings
+ * (vk_view.c) where that is exact, which spares `sysctl -a` most FUSE round trips.
  *
  * Only absolute paths are looked at (and *at() calls with an absolute path). Mapping needs no
  * lock and no allocation except for /proc/PID/ns/net of another process (a control call, not
@@ -45,15 +51,16 @@ struct vk_path_rule {
 
 static int vk_map_netns_dir(const char *rest, struct vk_path *p, unsigned int flags);
 static int vk_map_proc(const char *rest, struct vk_path *p, unsigned int flags);
-static int vk_map_unserved(const char *rest, struct vk_path *p, unsigned int flags);
+static int vk_map_class_net(const char *rest, struct vk_path *p, unsigned int flags);
+static int vk_map_devices_net(const char *rest, struct vk_path *p, unsigned int flags);
 
 #define VK_RULE(prefix, fn) {prefix, sizeof(prefix) - 1, fn}
 static const struct vk_path_rule vk_path_rules[] = {
     VK_RULE("/run/netns", vk_map_netns_dir),
     VK_RULE("/var/run/netns", vk_map_netns_dir),
     VK_RULE("/proc", vk_map_proc), /* PID/ns/net, PID/task/TID/ns/net; sys/net, net, PID/net */
-    VK_RULE("/sys/class/net", vk_map_unserved),
-    VK_RULE("/sys/devices/virtual/net", vk_map_unserved),
+    VK_RULE("/sys/class/net", vk_map_class_net),
+    VK_RULE("/sys/devices/virtual/net", vk_map_devices_net),
 };
 #undef VK_RULE
 
@@ -116,12 +123,16 @@ int vk_path_map(const char *path, struct vk_path *p, unsigned int flags)
     p->netns = -1;
     p->canon = NULL;
     p->rest = NULL;
+    p->sysctl = 0;
+    p->dirslash = 0;
     if (!vk_path_candidate(path))
         return 0;
     int saved = errno;
     int len = vk_normalise(path, p->norm, sizeof(p->norm));
     if (len < 0)
         return 0; /* too long to be one of ours: the kernel decides */
+    size_t plen = strlen(path);
+    p->dirslash = plen > 1 && (path[plen - 1] == '/' || (path[plen - 1] == '.' && path[plen - 2] == '/'));
     for (size_t i = 0; i < sizeof(vk_path_rules) / sizeof(vk_path_rules[0]); i++) {
         const struct vk_path_rule *r = &vk_path_rules[i];
         if ((size_t)len < r->len || memcmp(p->norm, r->prefix, r->len) != 0)
@@ -170,13 +181,38 @@ static int vk_map_netns_dir(const char *rest, struct vk_path *p, unsigned int fl
     return 0;
 }
 
-static int vk_map_unserved(const char *rest, struct vk_path *p, unsigned int flags)
+/* A view: STATE/fs/ns/ID + prefix + rest, with the trailing slash of the caller's path kept (it
+ * must then name a directory); p->rest is prefix + rest (+ "/"), inside p->buf. */
+static int vk_map_view(struct vk_path *p, const char *prefix, const char *rest, int netns)
 {
-    (void)rest;
-    (void)p;
+    if (!vk_views_present())
+        return -EOPNOTSUPP; /* not served: never the host's */
+    char ns[24];
+    snprintf(ns, sizeof(ns), "/fs/ns/%d", netns);
+    if (vk_state_path(p, ns, "") < 0)
+        return -EOPNOTSUPP;
+    size_t base = strlen(p->buf);
+    int n = snprintf(p->buf + base, sizeof(p->buf) - base, "%s%s%s", prefix, rest,
+                     p->dirslash ? "/" : "");
+    if (n < 0 || (size_t)n >= sizeof(p->buf) - base)
+        return -ENAMETOOLONG;
+    p->kind = VK_PATH_VIEW;
+    p->netns = netns;
+    p->rest = p->buf + base;
+    p->sysctl = strcmp(prefix, "/proc/sys/net") == 0;
+    return 0;
+}
+
+static int vk_map_class_net(const char *rest, struct vk_path *p, unsigned int flags)
+{
     (void)flags;
-    /* Served by the host only where the host's view is the right one. */
-    return vk_netns_current() == 0 ? 1 : -EOPNOTSUPP;
+    return vk_map_view(p, "/sys/class/net", rest, (int)vk_netns_current());
+}
+
+static int vk_map_devices_net(const char *rest, struct vk_path *p, unsigned int flags)
+{
+    (void)flags;
+    return vk_map_view(p, "/sys/devices/virtual/net", rest, (int)vk_netns_current());
 }
 
 /* Parses a decimal pid component; returns it (> 0) and advances *s, or 0. */
@@ -208,12 +244,13 @@ static int vk_component(const char **s, const char *word)
     return 1;
 }
 
-/* The namespace of process pid, for /proc/PID/ns/net of another process. */
-static int vk_netns_of_pid(const struct vk_path *p, long pid)
+/* The namespace of process pid, for /proc/PID/ns/net and /proc/PID/net of another process.
+ * check names the host's file whose access the kernel would check first. */
+static int vk_netns_of_pid(const char *check, long pid)
 {
     /* What the kernel says first: no such process, or no access (ptrace rules). */
     struct stat st;
-    if (libc_stat(p->norm, &st) < 0)
+    if (libc_stat(check, &st) < 0)
         return -errno;
     int32_t in = (int32_t)pid;
     int ret = vk_ctl(VK_CTL_NETNS_OF_PID, 0, &in, sizeof(in), NULL, 0, NULL, NULL);
@@ -221,7 +258,8 @@ static int vk_netns_of_pid(const struct vk_path *p, long pid)
 }
 
 /* /proc/{self,thread-self,PID}/ns/net, /proc/PID/task/TID/ns/net -> STATE/ns/ID;
- * /proc/sys/net, /proc/net, /proc/{self,PID}/net, /proc/PID/task/TID/net: not served. */
+ * /proc/sys/net -> the current namespace's view; /proc/net, /proc/{self,thread-self,PID}/net,
+ * /proc/PID/task/TID/net -> that process's namespace's proc/net view. */
 static int vk_map_proc(const char *rest, struct vk_path *p, unsigned int flags)
 {
     const char *s = rest;
@@ -232,38 +270,74 @@ static int vk_map_proc(const char *rest, struct vk_path *p, unsigned int flags)
         if (*s != '/')
             return 1;
         s++;
-        return vk_component(&s, "net") ? vk_map_unserved(s, p, flags) : 1;
+        if (!vk_component(&s, "net"))
+            return 1;
+        return vk_map_view(p, "/proc/sys/net", s, (int)vk_netns_current());
     }
-    if (vk_component(&s, "net"))
-        return vk_map_unserved(s, p, flags);
-    long pid = 0;
-    int self = 0;
-    if (vk_component(&s, "self") || vk_component(&s, "thread-self"))
+    if (vk_component(&s, "net")) {
+        /* the symbolic link "self/net" itself is the same in every namespace */
+        if (*s == '\0' && !p->dirslash && (flags & (VK_MAP_NOFOLLOW | VK_MAP_READLINK)))
+            return 1;
+        int err = vk_map_view(p, "/proc/net", s, (int)vk_netns_current());
+        if (err == 0) {
+            snprintf(p->canonbuf, sizeof(p->canonbuf), "/proc/%d/net", (int)getpid());
+            p->canon = p->canonbuf;
+        }
+        return err;
+    }
+    long pid = 0, tid = 0;
+    int self = 0, thread_self = 0;
+    if (vk_component(&s, "self"))
         self = 1;
+    else if (vk_component(&s, "thread-self"))
+        thread_self = 1;
     else if ((pid = vk_parse_pid(&s)) == 0)
         return 1;
     if (*s == '/' && strncmp(s, "/task/", 6) == 0) {
         const char *t = s + 6;
-        if (vk_parse_pid(&t) == 0)
+        if ((tid = vk_parse_pid(&t)) == 0)
             return 1;
         s = t;
     }
-    if (strcmp(s, "/net") == 0 || strncmp(s, "/net/", 5) == 0)
-        return vk_map_unserved(s, p, flags);
-    if (strcmp(s, "/ns/net") != 0)
+    int net = strcmp(s, "/net") == 0 || strncmp(s, "/net/", 5) == 0;
+    if (!net && strcmp(s, "/ns/net") != 0)
         return 1;
-    if (flags & VK_MAP_NOFOLLOW)
+    if (!net && (flags & VK_MAP_NOFOLLOW))
         return 1; /* the magic link itself, as the kernel shows it */
 
     int netns;
-    if (self || pid == (long)getpid()) {
+    if (self || thread_self || pid == (long)getpid()) {
         netns = (int)vk_netns_current();
     } else {
         if (vk_in_vfork_child())
-            return 1; /* no control call between vfork and exec */
-        netns = vk_netns_of_pid(p, pid);
+            return net ? -EOPNOTSUPP : 1; /* no control call between vfork and exec */
+        char check[PATH_MAX];
+        size_t upto = (size_t)(s - p->norm) + 4; /* ".../net" */
+        if (net) {
+            memcpy(check, p->norm, upto);
+            check[upto] = '\0';
+        }
+        netns = vk_netns_of_pid(net ? check : p->norm, pid);
         if (netns < 0)
             return netns;
+    }
+    if (net) {
+        int err = vk_map_view(p, "/proc/net", s + 4, netns);
+        if (err < 0)
+            return err;
+        /* what realpath gives: /proc/self is PID, /proc/thread-self PID/task/TID */
+        char *c = p->canonbuf;
+        size_t cap = sizeof(p->canonbuf);
+        if (self)
+            snprintf(c, cap, "/proc/%d/net", (int)getpid());
+        else if (thread_self)
+            snprintf(c, cap, "/proc/%d/task/%d/net", (int)getpid(), (int)gettid());
+        else if (tid != 0)
+            snprintf(c, cap, "/proc/%ld/task/%ld/net", pid, tid);
+        else
+            snprintf(c, cap, "/proc/%ld/net", pid);
+        p->canon = c;
+        return 0;
     }
     char id[16];
     snprintf(id, sizeof(id), "/%d", netns);
@@ -304,6 +378,28 @@ static int vk_path_opened(const struct vk_path *p, int fd)
         }                                                                                        \
     } while (0)
 
+/* Read-only opens in /proc/sys/net answered from the listings (vk_view.c). */
+#define VK_VIEW_OPEN(p, flags)                                                                    \
+    do {                                                                                         \
+        if ((p).sysctl) {                                                                        \
+            int vk_view_r_ = vk_view_open(&(p), (flags));                                        \
+            if (vk_view_r_ != VK_VIEW_FALLBACK)                                                  \
+                return vk_view_r_ < 0 ? vk_fail(-vk_view_r_) : vk_path_opened(&(p), vk_view_r_); \
+        }                                                                                        \
+    } while (0)
+
+/* stat & co in /proc/sys/net, likewise. */
+#define VK_VIEW_STAT(p, buf)                                                                      \
+    do {                                                                                         \
+        if ((p).sysctl) {                                                                        \
+            int vk_view_r_ = vk_view_stat(&(p), (struct stat *)(buf));                           \
+            if (vk_view_r_ != VK_VIEW_FALLBACK)                                                  \
+                return vk_view_r_ < 0 ? vk_fail(-vk_view_r_) : 0;                                \
+        }                                                                                        \
+    } while (0)
+
+_Static_assert(sizeof(struct stat) == sizeof(struct stat64), "stat and stat64 agree");
+
 static inline int vk_is_abs(const char *path)
 {
     return path != NULL && path[0] == '/';
@@ -329,6 +425,7 @@ VK_EXPORT int open(const char *path, int flags, ...)
     mode_t mode = 0;
     VK_OPEN_MODE(flags, mode);
     VK_MAP_OR_FAIL(p, path, 0, -1);
+    VK_VIEW_OPEN(p, flags);
     return vk_path_opened(&p, libc_open(p.path, flags, mode));
 }
 
@@ -337,18 +434,21 @@ VK_EXPORT int open64(const char *path, int flags, ...)
     mode_t mode = 0;
     VK_OPEN_MODE(flags, mode);
     VK_MAP_OR_FAIL(p, path, 0, -1);
+    VK_VIEW_OPEN(p, flags);
     return vk_path_opened(&p, libc_open64(p.path, flags, mode));
 }
 
 VK_EXPORT int __open_2(const char *path, int flags)
 {
     VK_MAP_OR_FAIL(p, path, 0, -1);
+    VK_VIEW_OPEN(p, flags);
     return vk_path_opened(&p, libc___open_2(p.path, flags));
 }
 
 VK_EXPORT int __open64_2(const char *path, int flags)
 {
     VK_MAP_OR_FAIL(p, path, 0, -1);
+    VK_VIEW_OPEN(p, flags);
     return vk_path_opened(&p, libc___open64_2(p.path, flags));
 }
 
@@ -362,6 +462,7 @@ VK_EXPORT int openat(int dirfd, const char *path, int flags, ...)
         return fd;
     }
     VK_MAP_OR_FAIL(p, path, 0, -1);
+    VK_VIEW_OPEN(p, flags);
     return vk_path_opened(&p, libc_openat(dirfd, p.path, flags, mode));
 }
 
@@ -375,6 +476,7 @@ VK_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
         return fd;
     }
     VK_MAP_OR_FAIL(p, path, 0, -1);
+    VK_VIEW_OPEN(p, flags);
     return vk_path_opened(&p, libc_openat64(dirfd, p.path, flags, mode));
 }
 
@@ -386,6 +488,7 @@ VK_EXPORT int __openat_2(int dirfd, const char *path, int flags)
         return fd;
     }
     VK_MAP_OR_FAIL(p, path, 0, -1);
+    VK_VIEW_OPEN(p, flags);
     return vk_path_opened(&p, libc___openat_2(dirfd, p.path, flags));
 }
 
@@ -397,6 +500,7 @@ VK_EXPORT int __openat64_2(int dirfd, const char *path, int flags)
         return fd;
     }
     VK_MAP_OR_FAIL(p, path, 0, -1);
+    VK_VIEW_OPEN(p, flags);
     return vk_path_opened(&p, libc___openat64_2(dirfd, p.path, flags));
 }
 
@@ -463,40 +567,54 @@ VK_EXPORT FILE *freopen64(const char *path, const char *mode, FILE *stream)
 VK_EXPORT int stat(const char *path, struct stat *buf)
 {
     VK_MAP_OR_FAIL(p, path, 0, -1);
+    VK_VIEW_STAT(p, buf);
     return libc_stat(p.path, buf);
 }
 
 VK_EXPORT int stat64(const char *path, struct stat64 *buf)
 {
     VK_MAP_OR_FAIL(p, path, 0, -1);
+    VK_VIEW_STAT(p, buf);
     return libc_stat64(p.path, buf);
 }
 
 VK_EXPORT int lstat(const char *path, struct stat *buf)
 {
     VK_MAP_OR_FAIL(p, path, VK_MAP_NOFOLLOW, -1);
+    VK_VIEW_STAT(p, buf);
     return libc_lstat(p.path, buf);
 }
 
 VK_EXPORT int lstat64(const char *path, struct stat64 *buf)
 {
     VK_MAP_OR_FAIL(p, path, VK_MAP_NOFOLLOW, -1);
+    VK_VIEW_STAT(p, buf);
     return libc_lstat64(p.path, buf);
 }
 
 VK_EXPORT int fstatat(int dirfd, const char *path, struct stat *buf, int flags)
 {
-    if (!vk_is_abs(path))
-        return libc_fstatat(dirfd, path, buf, flags);
+    if (!vk_is_abs(path)) {
+        int r = libc_fstatat(dirfd, path, buf, flags);
+        if (r == 0 && path[0] == '\0')
+            vk_view_fstat_fix(dirfd, buf);
+        return r;
+    }
     VK_MAP_OR_FAIL(p, path, (flags & AT_SYMLINK_NOFOLLOW) ? VK_MAP_NOFOLLOW : 0, -1);
+    VK_VIEW_STAT(p, buf);
     return libc_fstatat(dirfd, p.path, buf, flags);
 }
 
 VK_EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *buf, int flags)
 {
-    if (!vk_is_abs(path))
-        return libc_fstatat64(dirfd, path, buf, flags);
+    if (!vk_is_abs(path)) {
+        int r = libc_fstatat64(dirfd, path, buf, flags);
+        if (r == 0 && path[0] == '\0')
+            vk_view_fstat_fix(dirfd, (struct stat *)buf);
+        return r;
+    }
     VK_MAP_OR_FAIL(p, path, (flags & AT_SYMLINK_NOFOLLOW) ? VK_MAP_NOFOLLOW : 0, -1);
+    VK_VIEW_STAT(p, buf);
     return libc_fstatat64(dirfd, p.path, buf, flags);
 }
 
@@ -629,7 +747,7 @@ static ssize_t vk_readlink_handle(const struct vk_path *p, const char *orig, cha
 
 VK_EXPORT ssize_t readlink(const char *path, char *buf, size_t len)
 {
-    VK_MAP_OR_FAIL(p, path, 0, -1);
+    VK_MAP_OR_FAIL(p, path, VK_MAP_READLINK, -1);
     if (p.kind == VK_PATH_NS_HANDLE)
         return vk_readlink_handle(&p, path, buf, len);
     return libc_readlink(p.path, buf, len);
@@ -639,7 +757,7 @@ VK_EXPORT ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t len)
 {
     if (!vk_is_abs(path))
         return libc_readlinkat(dirfd, path, buf, len);
-    VK_MAP_OR_FAIL(p, path, 0, -1);
+    VK_MAP_OR_FAIL(p, path, VK_MAP_READLINK, -1);
     if (p.kind == VK_PATH_NS_HANDLE)
         return vk_readlink_handle(&p, path, buf, len);
     return libc_readlinkat(dirfd, p.path, buf, len);
@@ -650,6 +768,18 @@ VK_EXPORT ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t len)
 static char *vk_realpath(const char *path, char *resolved)
 {
     VK_MAP_OR_FAIL(p, path, 0, NULL);
+    if (p.kind == VK_PATH_VIEW) {
+        char out[PATH_MAX];
+        int err = vk_view_realpath(&p, out);
+        if (err < 0) {
+            errno = -err;
+            return NULL;
+        }
+        if (resolved == NULL)
+            return strdup(out);
+        memcpy(resolved, out, strlen(out) + 1);
+        return resolved;
+    }
     if (p.kind != VK_PATH_NETNS_DIR && p.kind != VK_PATH_NETNS_NAME)
         return libc_realpath(path, resolved); /* /proc/self/ns/net resolves as the kernel's does */
     char real[PATH_MAX], base[PATH_MAX];
@@ -737,6 +867,17 @@ static int vk_dirent_cmp(const void *a, const void *b)
     return x->ent.d_ino > y->ent.d_ino ? -1 : x->ent.d_ino < y->ent.d_ino ? 1 : 0;
 }
 
+/* Makes readdir & co of d serve l's entries. */
+static void vk_dirlist_attach(DIR *d, struct vk_dirlist *l)
+{
+    l->dir = d;
+    pthread_mutex_lock(&vk_dir_lock);
+    l->next = vk_dirlists;
+    vk_dirlists = l;
+    __atomic_add_fetch(&vk_dirlist_count, 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&vk_dir_lock);
+}
+
 static DIR *vk_opendir_ordered(const char *path)
 {
     DIR *d = libc_opendir(path);
@@ -785,12 +926,7 @@ static DIR *vk_opendir_ordered(const char *path)
     }
     free(keys);
     l->n = n;
-    l->dir = d;
-    pthread_mutex_lock(&vk_dir_lock);
-    l->next = vk_dirlists;
-    vk_dirlists = l;
-    __atomic_add_fetch(&vk_dirlist_count, 1, __ATOMIC_RELEASE);
-    pthread_mutex_unlock(&vk_dir_lock);
+    vk_dirlist_attach(d, l);
     errno = saved;
     return d;
 nomem:
@@ -801,6 +937,29 @@ nomem:
     libc_closedir(d);
     errno = ENOMEM;
     return NULL;
+}
+
+/* A directory of /proc/sys/net: the application gets the real directory stream (dirfd, fchdir
+ * work), readdir & co the daemon's listing (vk_view.c), which spares the FUSE READDIRs. */
+static DIR *vk_opendir_listed(const struct vk_path *p)
+{
+    DIR *d = libc_opendir(p->path);
+    if (d == NULL)
+        return NULL;
+    int saved = errno;
+    size_t n = 0;
+    struct dirent64 *ents = vk_view_readdir_list(p, &n);
+    struct vk_dirlist *l = ents != NULL ? calloc(1, sizeof(*l)) : NULL;
+    if (l == NULL) {
+        free(ents);
+        errno = saved;
+        return d; /* read from the mount */
+    }
+    l->ents = ents;
+    l->n = n;
+    vk_dirlist_attach(d, l);
+    errno = saved;
+    return d;
 }
 
 /* The snapshot of d, or NULL (lock held by the caller). */
@@ -822,6 +981,8 @@ VK_EXPORT DIR *opendir(const char *path)
     VK_MAP_OR_FAIL(p, path, 0, NULL);
     if (p.kind == VK_PATH_NETNS_DIR && !vk_in_vfork_child())
         return vk_opendir_ordered(p.path);
+    if (p.sysctl && !vk_in_vfork_child())
+        return vk_opendir_listed(&p);
     return libc_opendir(p.path);
 }
 
@@ -995,7 +1156,7 @@ VK_EXPORT int scandir(const char *path, struct dirent ***list, int (*filter)(con
                       int (*compar)(const struct dirent **, const struct dirent **))
 {
     VK_MAP_OR_FAIL(p, path, 0, -1);
-    if (p.kind == VK_PATH_HOST || vk_in_vfork_child())
+    if (p.kind == VK_PATH_HOST || p.kind == VK_PATH_VIEW || vk_in_vfork_child())
         return libc_scandir(p.path, list, filter, compar);
     return vk_scandir(path, (struct dirent64 ***)list, (int (*)(const struct dirent64 *))filter,
                       (int (*)(const struct dirent64 **, const struct dirent64 **))compar);
@@ -1006,7 +1167,132 @@ VK_EXPORT int scandir64(const char *path, struct dirent64 ***list,
                         int (*compar)(const struct dirent64 **, const struct dirent64 **))
 {
     VK_MAP_OR_FAIL(p, path, 0, -1);
-    if (p.kind == VK_PATH_HOST || vk_in_vfork_child())
+    if (p.kind == VK_PATH_HOST || p.kind == VK_PATH_VIEW || vk_in_vfork_child())
         return libc_scandir64(p.path, list, filter, compar);
     return vk_scandir(path, list, filter, compar);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* glob, chdir                                                                                  */
+
+/* glibc's glob reads directories with its own internal calls: for an absolute pattern, it is
+ * handed the wrappers as its directory functions (GLOB_ALTDIRFUNC), so that it lists the views
+ * while building its results from the pattern's own spelling (/proc/sys/net/..., as the kernel's
+ * glob gives). A caller's own GLOB_ALTDIRFUNC functions are left alone. */
+static void *vk_glob_opendir(const char *path)
+{
+    return opendir(path);
+}
+
+static struct dirent *vk_glob_readdir(void *d)
+{
+    return readdir(d);
+}
+
+static struct dirent64 *vk_glob_readdir64(void *d)
+{
+    return readdir64(d);
+}
+
+static void vk_glob_closedir(void *d)
+{
+    closedir(d);
+}
+
+static int vk_glob_redirects(const char *pattern, int flags)
+{
+    return !(flags & GLOB_ALTDIRFUNC) && pattern != NULL && pattern[0] == '/';
+}
+
+VK_EXPORT int glob(const char *pattern, int flags, int (*errfunc)(const char *, int), glob_t *pglob)
+{
+    if (!vk_glob_redirects(pattern, flags))
+        return libc_glob(pattern, flags, errfunc, pglob);
+    pglob->gl_opendir = vk_glob_opendir;
+    pglob->gl_readdir = vk_glob_readdir;
+    pglob->gl_closedir = vk_glob_closedir;
+    pglob->gl_lstat = lstat;
+    pglob->gl_stat = stat;
+    return libc_glob(pattern, flags | GLOB_ALTDIRFUNC, errfunc, pglob);
+}
+
+VK_EXPORT int glob64(const char *pattern, int flags, int (*errfunc)(const char *, int), glob64_t *pglob)
+{
+    if (!vk_glob_redirects(pattern, flags))
+        return libc_glob64(pattern, flags, errfunc, pglob);
+    pglob->gl_opendir = vk_glob_opendir;
+    pglob->gl_readdir = vk_glob_readdir64;
+    pglob->gl_closedir = vk_glob_closedir;
+    pglob->gl_lstat = lstat64;
+    pglob->gl_stat = stat64;
+    return libc_glob64(pattern, flags | GLOB_ALTDIRFUNC, errfunc, pglob);
+}
+
+/* The working directory in a redirected tree is the real one: relative names resolve there. */
+VK_EXPORT int chdir(const char *path)
+{
+    VK_MAP_OR_FAIL(p, path, 0, -1);
+    return libc_chdir(p.path);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* fstat, and the stat entry points of programs built against glibc < 2.33                      */
+
+VK_EXPORT int fstat(int fd, struct stat *buf)
+{
+    int r = libc_fstat(fd, buf);
+    if (r == 0)
+        vk_view_fstat_fix(fd, buf);
+    return r;
+}
+
+VK_EXPORT int fstat64(int fd, struct stat64 *buf)
+{
+    int r = libc_fstat64(fd, buf);
+    if (r == 0)
+        vk_view_fstat_fix(fd, (struct stat *)buf);
+    return r;
+}
+
+/* _STAT_VER_KERNEL (0) and _STAT_VER_LINUX (1): struct stat as the kernel fills it (x86_64). */
+#define VK_STAT_VER_OK(ver) ((ver) == 0 || (ver) == 1)
+
+VK_EXPORT int __xstat(int ver, const char *path, struct stat *buf)
+{
+    return VK_STAT_VER_OK(ver) ? stat(path, buf) : vk_fail(EINVAL);
+}
+
+VK_EXPORT int __xstat64(int ver, const char *path, struct stat64 *buf)
+{
+    return VK_STAT_VER_OK(ver) ? stat64(path, buf) : vk_fail(EINVAL);
+}
+
+VK_EXPORT int __lxstat(int ver, const char *path, struct stat *buf)
+{
+    return VK_STAT_VER_OK(ver) ? lstat(path, buf) : vk_fail(EINVAL);
+}
+
+VK_EXPORT int __lxstat64(int ver, const char *path, struct stat64 *buf)
+{
+    return VK_STAT_VER_OK(ver) ? lstat64(path, buf) : vk_fail(EINVAL);
+}
+
+VK_EXPORT int __fxstat(int ver, int fd, struct stat *buf)
+{
+    return VK_STAT_VER_OK(ver) ? fstat(fd, buf) : vk_fail(EINVAL);
+}
+
+VK_EXPORT int __fxstat64(int ver, int fd, struct stat64 *buf)
+{
+    return VK_STAT_VER_OK(ver) ? fstat64(fd, buf) : vk_fail(EINVAL);
+}
+
+VK_EXPORT int __fxstatat(int ver, int dirfd, const char *path, struct stat *buf, int flags)
+{
+    return VK_STAT_VER_OK(ver) ? fstatat(dirfd, path, buf, flags) : vk_fail(EINVAL);
+}
+
+VK_EXPORT int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *buf, int flags)
+{
+    return VK_STAT_VER_OK(ver) ? fstatat64(dirfd, path, buf, flags) : vk_fail(EINVAL);
 }
