@@ -3,6 +3,10 @@
 #include "minid.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/fuse.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <linux/netlink.h>
 #include <net/if.h>
@@ -296,6 +300,79 @@ static void md_ioctl(int fd, uint32_t sock_id, uint32_t family, const unsigned c
     md_rep(fd, 0, &ifr, sizeof(ifr));
 }
 
+static const char *md_path, *md_dir;
+
+/* VK_CTL_VIEW_DIR over the views as they are on disk (see minid.h). */
+static void md_view_dir(int fd, const unsigned char *p, size_t pl)
+{
+    pthread_mutex_lock(&md_st_lock);
+    md_st.view_calls++;
+    pthread_mutex_unlock(&md_st_lock);
+    struct vk_view_req req;
+    if (pl < sizeof(req))
+        return md_rep(fd, -EINVAL, NULL, 0);
+    memcpy(&req, p, sizeof(req));
+    char dir[4096], gen[4200];
+    snprintf(dir, sizeof(dir), "%s.d/fs/ns/%u/%.*s", md_path, req.netns, (int)(pl - sizeof(req)),
+             (const char *)p + sizeof(req));
+    snprintf(gen, sizeof(gen), "%s.d/views.gen", md_path);
+    struct stat st;
+    if (stat(dir, &st) < 0)
+        return md_rep(fd, -errno, NULL, 0);
+    if (!S_ISDIR(st.st_mode))
+        return md_rep(fd, -ENOTDIR, NULL, 0);
+    static unsigned char out[1 << 16];
+    struct vk_view_dir *h = (void *)out;
+    memset(h, 0, sizeof(*h));
+    int gfd = open(gen, O_RDONLY);
+    if (gfd >= 0) {
+        if (read(gfd, &h->gen, 8) != 8)
+            h->gen = 0;
+        close(gfd);
+    }
+    h->ino = st.st_ino;
+    char parent[4300];
+    snprintf(parent, sizeof(parent), "%s/..", dir);
+    h->parent_ino = stat(parent, &st) == 0 ? st.st_ino : 0;
+    size_t off = sizeof(*h);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char path[4400];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (lstat(path, &st) < 0)
+            continue;
+        struct vk_view_ent *ve = (void *)(out + off);
+        memset(ve, 0, sizeof(*ve));
+        struct fuse_attr a = {
+            .ino = st.st_ino, .size = (uint64_t)st.st_size, .blocks = (uint64_t)st.st_blocks,
+            .atime = (uint64_t)st.st_atim.tv_sec, .mtime = (uint64_t)st.st_mtim.tv_sec,
+            .ctime = (uint64_t)st.st_ctim.tv_sec, .atimensec = (uint32_t)st.st_atim.tv_nsec,
+            .mtimensec = (uint32_t)st.st_mtim.tv_nsec, .ctimensec = (uint32_t)st.st_ctim.tv_nsec,
+            .mode = st.st_mode, .nlink = (uint32_t)st.st_nlink, .uid = st.st_uid, .gid = st.st_gid,
+            .blksize = (uint32_t)st.st_blksize,
+        };
+        memcpy(ve->attr, &a, sizeof(a));
+        size_t nl = strlen(e->d_name);
+        ve->name_len = (uint16_t)nl;
+        memcpy(out + off + sizeof(*ve), e->d_name, nl);
+        ve->content_len = -1;
+        int cfd = S_ISREG(st.st_mode) && strstr(e->d_name, "secret") == NULL ? open(path, O_RDONLY) : -1;
+        if (cfd >= 0) {
+            ssize_t r = read(cfd, out + off + sizeof(*ve) + nl, 4096);
+            ve->content_len = r < 0 ? -1 : (int32_t)r;
+            close(cfd);
+        }
+        off += (sizeof(*ve) + nl + (ve->content_len > 0 ? (size_t)ve->content_len : 0) + 7) & ~(size_t)7;
+        h->count++;
+    }
+    if (d != NULL)
+        closedir(d);
+    md_rep(fd, 0, out, off);
+}
+
 static void md_ctl(struct md_conn *c, const unsigned char *f, size_t n)
 {
     struct vk_ctl_req req;
@@ -378,6 +455,8 @@ static void md_ctl(struct md_conn *c, const unsigned char *f, size_t n)
     }
     case VK_CTL_GETIFADDRS:
         return md_ifaddrs(c->fd);
+    case VK_CTL_VIEW_DIR:
+        return md_view_dir(c->fd, p, pl);
     default:
         return md_rep(c->fd, -EOPNOTSUPP, NULL, 0);
     }
@@ -489,12 +568,36 @@ static void *md_main(void *arg)
     return NULL;
 }
 
-static const char *md_path, *md_dir;
-
 static void md_cleanup(void)
 {
     unlink(md_path);
     rmdir(md_dir);
+}
+
+static int md_listen(const char *sock_path)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock_path);
+    for (int i = 0; i < MD_MAX; i++)
+        md_conns[i].fd = -1;
+    md_lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (md_lfd < 0 || bind(md_lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+        listen(md_lfd, 64) < 0)
+        return -errno;
+    pthread_t t;
+    int err = pthread_create(&t, NULL, md_main, NULL);
+    if (err != 0)
+        return -err;
+    pthread_detach(t);
+    return 0;
+}
+
+int minid_start_at(const char *sock_path)
+{
+    static char path[108];
+    snprintf(path, sizeof(path), "%s", sock_path);
+    md_path = path;
+    return md_listen(path);
 }
 
 int minid_start(void)

@@ -29,6 +29,7 @@ struct minid_stats {
     int ctl_hellos, data_hellos;
     int last_hello_pid;
     int getsockname_calls, sync_calls;
+    int view_calls; /* VK_CTL_VIEW_DIR requests */
     uint32_t last_ioctl_req, last_ioctl_sock;
     int last_ioctl_family, last_ioctl_arglen;
     char last_ioctl_name[16];
@@ -36,6 +37,11 @@ struct minid_stats {
 
 /* Start the daemon on a fresh socket path and point VIRTKERNEL_SOCKET at it. 0 or -errno. */
 int minid_start(void);
+/* Start it on the given socket path (VIRTKERNEL_SOCKET already names it). Its views are the
+ * directory SOCK.d/fs as it is on disk: VK_CTL_VIEW_DIR lists STATE/fs/ns/ID/PATH with each
+ * entry's lstat as struct fuse_attr and the content of regular files the caller may read, except
+ * files named "*secret*" (no content); gen is what SOCK.d/views.gen holds. */
+int minid_start_at(const char *sock_path);
 /* A consistent copy of the counters. */
 struct minid_stats minid_stats(void);
 

@@ -1,6 +1,6 @@
 /*
  * test_paths - the shim's client side of namespaces that needs no daemon: the path redirection
- * table (/run/netns, /var/run/netns, /proc/self/ns/net, the views not served in a namespace),
+ * table (/run/netns, /var/run/netns, /proc/self/ns/net, the views not served without a mount),
  * the namespace environment forced into exec'd programs (execve, execvp, vfork + execve,
  * posix_spawn), mount calls on the namespace directory, and dlsym handing out the wrappers.
  * Run with LD_PRELOAD=libvkshim.so (--minid is ignored). It re-executes itself with
@@ -141,7 +141,7 @@ static int test(const char *state)
     CHECK(l > 0 && (link[l] = '\0', strcmp(link, want) == 0), "readlink: %s", l > 0 ? link : "");
     CHECK(lstat("/proc/self/ns/net", &a) == 0 && S_ISLNK(a.st_mode), "lstat: the magic link itself");
 
-    /* in a namespace, the host's views of the stack are not served */
+    /* without the daemon's views (no STATE/fs), the stack's files are not served, never the host's */
     CHECK(stat("/proc/sys/net/ipv4", &a) == -1 && errno == EOPNOTSUPP, "/proc/sys/net");
     CHECK(open("/proc/net/dev", O_RDONLY) == -1 && errno == EOPNOTSUPP, "/proc/net");
     CHECK(opendir("/sys/class/net") == NULL && errno == EOPNOTSUPP, "/sys/class/net");
