@@ -511,6 +511,9 @@ int vk_view_realpath(const struct vk_path *p, char *out)
                 return -ENAMETOOLONG;
             out[0] = '/';
             memcpy(out + 1, key, (size_t)n + 1);
+            /* as glibc's realpath leaves it: readlink of the last name failed with EINVAL (not a
+             * symbolic link); sysctl prints errno as it is then in one of its messages */
+            errno = EINVAL;
             return 0;
         }
     }

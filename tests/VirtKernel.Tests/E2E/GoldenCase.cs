@@ -151,6 +151,13 @@ public sealed class GoldenCase
                 output = "";
                 status = 0;
             }
+            else if (rest.StartsWith("!sysctl "))
+            {
+                // `ip netns exec $NS sysctl ...` on the kernel: the fresh daemon's initial namespace
+                // is such a namespace, seen through the shim at /proc/sys/net
+                var words = ShellWords.Split(rest);
+                (output, status) = env.Run(["/usr/sbin/sysctl", .. words.Skip(1)], daemon.Socket);
+            }
             else if (rest.StartsWith('!'))
                 throw new NotSupportedException($"{Name}: tool line '{rest}' is not replayed by this harness yet");
             else
