@@ -135,8 +135,10 @@ enum vk_ctl_op {
                              * change state */
     VK_CTL_VIEW_DIR = 30,   /* in: struct vk_view_req + PATH (no NUL): a directory of the views,
                              * PATH relative to STATE/fs/ns/ID (e.g. "proc/sys/net/ipv4/conf");
-                             * out: struct vk_view_dir + its entries; ret 0 or -errno (ENOENT,
-                             * ENOTDIR, as a lookup of that path in the mount would). See "Views". */
+                             * out: that directory's listing, then (VK_VIEW_SUBDIRS) those of the
+                             * directories below it, depth first, as many as fit in about 128 KiB;
+                             * ret 0 or -errno (ENOENT, ENOTDIR, as a lookup of PATH in the mount
+                             * would). See "Views". */
 };
 
 struct vk_ctl_req {
@@ -244,16 +246,22 @@ struct vk_view_req {
     uint32_t netns; /* the namespace's id */
     uint32_t uid;   /* who asks (geteuid, getegid): content is only sent for files both this */
     uint32_t gid;   /* user and the connection's peer credentials may read */
-    uint32_t reserved;
+    uint32_t flags; /* VK_VIEW_* */
 };
 
-/* Answer header, then `count` entries, each a struct vk_view_ent, the name (name_len bytes, no
- * NUL), the content (content_len bytes when >= 0), padded to a multiple of 8. */
+#define VK_VIEW_SUBDIRS 0x1 /* also the listings of the directories below */
+
+/* The answer: one block per directory, each this header, the directory's path (path_len bytes,
+ * relative to STATE/fs/ns/ID, padded to a multiple of 8), then `count` entries, each a struct
+ * vk_view_ent, the name (name_len bytes, no NUL), the content (content_len bytes when >= 0),
+ * padded to a multiple of 8. */
 struct vk_view_dir {
     uint64_t gen;        /* views.gen when the listing was made */
     uint64_t ino;        /* the directory's inode number ("."), */
     uint64_t parent_ino; /* and its parent's ("..") */
     uint32_t count;
+    uint32_t size;       /* bytes of the whole block */
+    uint32_t path_len;
     uint32_t reserved;
 };
 

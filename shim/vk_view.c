@@ -29,7 +29,7 @@
 #include <sys/mman.h>
 
 _Static_assert(sizeof(struct vk_view_req) == 16, "vk_view_req layout");
-_Static_assert(sizeof(struct vk_view_dir) == 32, "vk_view_dir layout");
+_Static_assert(sizeof(struct vk_view_dir) == 40, "vk_view_dir layout");
 _Static_assert(sizeof(struct vk_view_ent) == 96, "vk_view_ent layout");
 _Static_assert(sizeof(struct fuse_attr) == 88, "fuse_attr layout");
 
@@ -169,14 +169,13 @@ static int vk_vent_cmp(const void *a, const void *b)
     return c != 0 ? c : (int)x->name_len - (int)y->name_len;
 }
 
-/* Parses the answer into d; 0 or -EPROTO. */
+/* Parses one directory's block (d->blob, len bytes) into d; 0 or -EPROTO/-ENOMEM. */
 static int vk_vdir_parse(struct vk_vdir *d, size_t len)
 {
     const char *b = d->blob;
-    if (len < sizeof(struct vk_view_dir))
-        return -EPROTO;
     const struct vk_view_dir *h = (const void *)b;
-    if (h->count > len / sizeof(struct vk_view_ent))
+    size_t off = sizeof(*h) + ((h->path_len + 7) & ~(size_t)7);
+    if (off > len || h->count > len / sizeof(struct vk_view_ent))
         return -EPROTO;
     d->ino = h->ino;
     d->parent_ino = h->parent_ino;
@@ -185,7 +184,6 @@ static int vk_vdir_parse(struct vk_vdir *d, size_t len)
     d->sorted = calloc(h->count ? h->count : 1, sizeof(*d->sorted));
     if (d->ents == NULL || d->sorted == NULL)
         return -ENOMEM;
-    size_t off = sizeof(*h);
     for (uint32_t i = 0; i < h->count; i++) {
         if (len - off < sizeof(struct vk_view_ent))
             return -EPROTO;
@@ -209,15 +207,78 @@ static int vk_vdir_parse(struct vk_vdir *d, size_t len)
     return 0;
 }
 
-/* The listing of directory dir (relative, len bytes) of namespace netns: cached, else asked for.
- * NULL and *err = -errno (ENOENT, ENOTDIR: the directory's own answer) or VK_VIEW_FALLBACK. */
-static struct vk_vdir *vk_vdir_get_locked(int netns, const char *dir, size_t len, int *err)
+static void vk_vdir_free(struct vk_vdir *d)
 {
-    unsigned int h = vk_hash(dir, len);
+    free(d->path);
+    free(d->blob);
+    free(d->ents);
+    free(d->sorted);
+    free(d);
+}
+
+static struct vk_vdir *vk_vdir_cached_locked(const char *dir, size_t len, unsigned int h)
+{
     for (struct vk_vdir *d = vk_vdirs[h]; d != NULL; d = d->next)
         if (d->path_len == len && memcmp(d->path, dir, len) == 0)
             return d;
-    struct vk_view_req req = {.netns = (uint32_t)netns, .uid = vk_vdirs_uid, .gid = vk_vdirs_gid};
+    return NULL;
+}
+
+/* Keeps the blocks of an answer (out, len bytes), the asked directory's first. Its listing, or
+ * NULL when the answer is malformed. */
+static struct vk_vdir *vk_vdirs_add_locked(const char *out, size_t len, const char *dir, size_t dlen)
+{
+    struct vk_vdir *first = NULL;
+    size_t off = 0;
+    while (len - off >= sizeof(struct vk_view_dir)) {
+        const struct vk_view_dir *h = (const void *)(out + off);
+        if (h->size < sizeof(*h) || h->size > len - off || h->path_len > h->size - sizeof(*h))
+            break;
+        if (off == 0 && h->gen != vk_vdirs_gen) {
+            /* something changed since the others were made: they may be stale */
+            vk_vdirs_drop_locked();
+            vk_vdirs_gen = h->gen;
+        }
+        const char *path = (const char *)(h + 1);
+        if (off == 0 && (h->path_len != dlen || memcmp(path, dir, dlen) != 0))
+            return NULL;
+        unsigned int hash = vk_hash(path, h->path_len);
+        struct vk_vdir *d = vk_vdir_cached_locked(path, h->path_len, hash);
+        if (d == NULL && (d = calloc(1, sizeof(*d))) != NULL) {
+            d->path = malloc(h->path_len + 1);
+            d->blob = malloc(h->size);
+            if (d->path == NULL || d->blob == NULL) {
+                vk_vdir_free(d);
+                return first;
+            }
+            memcpy(d->path, path, h->path_len);
+            d->path[h->path_len] = '\0';
+            d->path_len = h->path_len;
+            memcpy(d->blob, h, h->size);
+            if (vk_vdir_parse(d, h->size) < 0) {
+                vk_vdir_free(d);
+                return first;
+            }
+            d->next = vk_vdirs[hash];
+            vk_vdirs[hash] = d;
+        }
+        if (off == 0)
+            first = d;
+        off += h->size;
+    }
+    return first;
+}
+
+/* The listing of directory dir (relative, len bytes) of namespace netns: cached, else asked for
+ * (with those below it). NULL and *err = -errno (ENOENT, ENOTDIR: the directory's own answer) or
+ * VK_VIEW_FALLBACK. */
+static struct vk_vdir *vk_vdir_get_locked(int netns, const char *dir, size_t len, int *err)
+{
+    struct vk_vdir *d = vk_vdir_cached_locked(dir, len, vk_hash(dir, len));
+    if (d != NULL)
+        return d;
+    struct vk_view_req req = {.netns = (uint32_t)netns, .uid = vk_vdirs_uid, .gid = vk_vdirs_gid,
+                              .flags = VK_VIEW_SUBDIRS};
     void *out = NULL;
     size_t outlen = 0;
     int ret = vk_ctl_ex(VK_CTL_VIEW_DIR, 0, 0, &req, sizeof(req), dir, len, NULL, &outlen, &out);
@@ -228,34 +289,10 @@ static struct vk_vdir *vk_vdir_get_locked(int netns, const char *dir, size_t len
         *err = ret == -ENOENT || ret == -ENOTDIR || ret == -ENAMETOOLONG ? ret : VK_VIEW_FALLBACK;
         return NULL;
     }
-    struct vk_vdir *d = calloc(1, sizeof(*d));
-    if (d == NULL || out == NULL || (d->path = malloc(len + 1)) == NULL) {
-        free(out);
-        free(d);
+    d = out != NULL ? vk_vdirs_add_locked(out, outlen, dir, len) : NULL;
+    free(out);
+    if (d == NULL)
         *err = VK_VIEW_FALLBACK;
-        return NULL;
-    }
-    memcpy(d->path, dir, len);
-    d->path[len] = '\0';
-    d->path_len = len;
-    d->blob = out;
-    if (vk_vdir_parse(d, outlen) < 0) {
-        free(d->path);
-        free(d->blob);
-        free(d->ents);
-        free(d->sorted);
-        free(d);
-        *err = VK_VIEW_FALLBACK;
-        return NULL;
-    }
-    uint64_t gen = ((const struct vk_view_dir *)out)->gen;
-    if (gen != vk_vdirs_gen) {
-        /* something changed since the others were made: they may be stale */
-        vk_vdirs_drop_locked();
-        vk_vdirs_gen = gen;
-    }
-    d->next = vk_vdirs[h];
-    vk_vdirs[h] = d;
     return d;
 }
 

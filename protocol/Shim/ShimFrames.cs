@@ -184,9 +184,11 @@ public static class IfAddrEntry
 
 /// <summary>struct vk_view_req: the request of VK_CTL_VIEW_DIR, followed by the directory's path
 /// relative to STATE/fs/ns/ID.</summary>
-public readonly record struct ViewDirRequest(uint Netns, uint Uid, uint Gid)
+public readonly record struct ViewDirRequest(uint Netns, uint Uid, uint Gid, uint Flags = 0)
 {
     public const int Size = 16;
+    /// <summary>VK_VIEW_SUBDIRS: the listings of the directories below too.</summary>
+    public const uint Subdirs = 1;
 
     public static bool TryRead(ReadOnlySpan<byte> b, out ViewDirRequest r, out string path)
     {
@@ -194,7 +196,7 @@ public readonly record struct ViewDirRequest(uint Netns, uint Uid, uint Gid)
         path = "";
         if (b.Length < Size) return false;
         r = new ViewDirRequest(BinaryPrimitives.ReadUInt32LittleEndian(b), BinaryPrimitives.ReadUInt32LittleEndian(b[4..]),
-            BinaryPrimitives.ReadUInt32LittleEndian(b[8..]));
+            BinaryPrimitives.ReadUInt32LittleEndian(b[8..]), BinaryPrimitives.ReadUInt32LittleEndian(b[12..]));
         path = Encoding.UTF8.GetString(b[Size..]);
         return true;
     }
@@ -206,47 +208,58 @@ public readonly record struct ViewDirRequest(uint Netns, uint Uid, uint Gid)
         BinaryPrimitives.WriteUInt32LittleEndian(b, Netns);
         BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(4), Uid);
         BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(8), Gid);
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(12), Flags);
         p.CopyTo(b.AsSpan(Size));
         return b;
     }
 }
 
-/// <summary>The answer of VK_CTL_VIEW_DIR: struct vk_view_dir, then per entry struct vk_view_ent
-/// (struct fuse_attr, content length or -1, name length), the name and the content, padded to 8.</summary>
+/// <summary>The answer of VK_CTL_VIEW_DIR: one block per directory, each struct vk_view_dir, the
+/// path (padded to 8), then per entry struct vk_view_ent (struct fuse_attr, content length or -1,
+/// name length), the name and the content, padded to 8.</summary>
 public static class ViewDirReply
 {
-    public const int HeaderSize = 32;
+    public const int HeaderSize = 40;
     public const int EntrySize = Fuse.FuseAttr.Size + 8;
 
     public readonly record struct Entry(string Name, Fuse.FuseAttr Attr, byte[]? Content);
 
-    public static byte[] Build(ulong gen, ulong ino, ulong parentIno, IReadOnlyList<Entry> entries)
+    /// <summary>One directory's block.</summary>
+    public sealed record Block(string Path, ulong Ino, ulong ParentIno, IReadOnlyList<Entry> Entries)
     {
-        int len = HeaderSize;
-        var names = new byte[entries.Count][];
-        for (int i = 0; i < entries.Count; i++)
-        {
-            names[i] = Encoding.UTF8.GetBytes(entries[i].Name);
-            len += Align(EntrySize + names[i].Length + (entries[i].Content?.Length ?? 0));
-        }
+        public int Size { get; } = HeaderSize + Align(Encoding.UTF8.GetByteCount(Path)) +
+                                   Entries.Sum(e => Align(EntrySize + Encoding.UTF8.GetByteCount(e.Name) + (e.Content?.Length ?? 0)));
+    }
+
+    /// <summary>The control answer (ret 0) holding <paramref name="blocks"/>.</summary>
+    public static byte[] Build(ulong gen, IReadOnlyList<Block> blocks)
+    {
+        int len = blocks.Sum(b => b.Size);
         var b = new byte[CtlReply.Size + len];
         BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(4), (uint)len);
-        var p = b.AsSpan(CtlReply.Size);
-        BinaryPrimitives.WriteUInt64LittleEndian(p, gen);
-        BinaryPrimitives.WriteUInt64LittleEndian(p[8..], ino);
-        BinaryPrimitives.WriteUInt64LittleEndian(p[16..], parentIno);
-        BinaryPrimitives.WriteUInt32LittleEndian(p[24..], (uint)entries.Count);
-        int off = HeaderSize;
-        for (int i = 0; i < entries.Count; i++)
+        int off = CtlReply.Size;
+        foreach (var blk in blocks)
         {
-            var e = entries[i];
-            var q = p[off..];
-            Fuse.Fuse.Write(q, e.Attr);
-            BinaryPrimitives.WriteInt32LittleEndian(q[Fuse.FuseAttr.Size..], e.Content?.Length ?? -1);
-            BinaryPrimitives.WriteUInt16LittleEndian(q[(Fuse.FuseAttr.Size + 4)..], (ushort)names[i].Length);
-            names[i].CopyTo(q[EntrySize..]);
-            e.Content?.CopyTo(q[(EntrySize + names[i].Length)..]);
-            off += Align(EntrySize + names[i].Length + (e.Content?.Length ?? 0));
+            var p = b.AsSpan(off, blk.Size);
+            BinaryPrimitives.WriteUInt64LittleEndian(p, gen);
+            BinaryPrimitives.WriteUInt64LittleEndian(p[8..], blk.Ino);
+            BinaryPrimitives.WriteUInt64LittleEndian(p[16..], blk.ParentIno);
+            BinaryPrimitives.WriteUInt32LittleEndian(p[24..], (uint)blk.Entries.Count);
+            BinaryPrimitives.WriteUInt32LittleEndian(p[28..], (uint)blk.Size);
+            int pathLen = Encoding.UTF8.GetBytes(blk.Path, p[HeaderSize..]);
+            BinaryPrimitives.WriteUInt32LittleEndian(p[32..], (uint)pathLen);
+            int o = HeaderSize + Align(pathLen);
+            foreach (var e in blk.Entries)
+            {
+                var q = p[o..];
+                Fuse.Fuse.Write(q, e.Attr);
+                BinaryPrimitives.WriteInt32LittleEndian(q[Fuse.FuseAttr.Size..], e.Content?.Length ?? -1);
+                int nameLen = Encoding.UTF8.GetBytes(e.Name, q[EntrySize..]);
+                BinaryPrimitives.WriteUInt16LittleEndian(q[(Fuse.FuseAttr.Size + 4)..], (ushort)nameLen);
+                e.Content?.CopyTo(q[(EntrySize + nameLen)..]);
+                o += Align(EntrySize + nameLen + (e.Content?.Length ?? 0));
+            }
+            off += blk.Size;
         }
         return b;
     }

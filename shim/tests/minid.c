@@ -302,39 +302,33 @@ static void md_ioctl(int fd, uint32_t sock_id, uint32_t family, const unsigned c
 
 static const char *md_path, *md_dir;
 
-/* VK_CTL_VIEW_DIR over the views as they are on disk (see minid.h). */
-static void md_view_dir(int fd, const unsigned char *p, size_t pl)
+/* One directory's block of a VK_CTL_VIEW_DIR answer (see vk_proto.h) at out + *off, and with
+ * VK_VIEW_SUBDIRS those below it. 0 or -errno. */
+static int md_view_block(const char *root, const char *rel, size_t rlen, uint64_t gen, int subdirs,
+                         unsigned char *out, size_t cap, size_t *off)
 {
-    pthread_mutex_lock(&md_st_lock);
-    md_st.view_calls++;
-    pthread_mutex_unlock(&md_st_lock);
-    struct vk_view_req req;
-    if (pl < sizeof(req))
-        return md_rep(fd, -EINVAL, NULL, 0);
-    memcpy(&req, p, sizeof(req));
-    char dir[4096], gen[4200];
-    snprintf(dir, sizeof(dir), "%s.d/fs/ns/%u/%.*s", md_path, req.netns, (int)(pl - sizeof(req)),
-             (const char *)p + sizeof(req));
-    snprintf(gen, sizeof(gen), "%s.d/views.gen", md_path);
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/%.*s", root, (int)rlen, rel);
     struct stat st;
     if (stat(dir, &st) < 0)
-        return md_rep(fd, -errno, NULL, 0);
+        return -errno;
     if (!S_ISDIR(st.st_mode))
-        return md_rep(fd, -ENOTDIR, NULL, 0);
-    static unsigned char out[1 << 16];
-    struct vk_view_dir *h = (void *)out;
+        return -ENOTDIR;
+    size_t start = *off;
+    if (cap - start < sizeof(struct vk_view_dir) + rlen + 8)
+        return -ENOSPC;
+    struct vk_view_dir *h = (void *)(out + start);
     memset(h, 0, sizeof(*h));
-    int gfd = open(gen, O_RDONLY);
-    if (gfd >= 0) {
-        if (read(gfd, &h->gen, 8) != 8)
-            h->gen = 0;
-        close(gfd);
-    }
+    h->gen = gen;
     h->ino = st.st_ino;
-    char parent[4300];
+    h->path_len = (uint32_t)rlen;
+    memcpy(out + start + sizeof(*h), rel, rlen);
+    char parent[4200];
     snprintf(parent, sizeof(parent), "%s/..", dir);
     h->parent_ino = stat(parent, &st) == 0 ? st.st_ino : 0;
-    size_t off = sizeof(*h);
+    size_t o = start + sizeof(*h) + ((rlen + 7) & ~(size_t)7);
+    char subs[64][256];
+    int nsub = 0;
     DIR *d = opendir(dir);
     struct dirent *e;
     while (d != NULL && (e = readdir(d)) != NULL) {
@@ -342,9 +336,10 @@ static void md_view_dir(int fd, const unsigned char *p, size_t pl)
             continue;
         char path[4400];
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        if (lstat(path, &st) < 0)
+        size_t nl = strlen(e->d_name);
+        if (lstat(path, &st) < 0 || cap - o < sizeof(struct vk_view_ent) + nl + 4096 + 8)
             continue;
-        struct vk_view_ent *ve = (void *)(out + off);
+        struct vk_view_ent *ve = (void *)(out + o);
         memset(ve, 0, sizeof(*ve));
         struct fuse_attr a = {
             .ino = st.st_ino, .size = (uint64_t)st.st_size, .blocks = (uint64_t)st.st_blocks,
@@ -355,21 +350,58 @@ static void md_view_dir(int fd, const unsigned char *p, size_t pl)
             .blksize = (uint32_t)st.st_blksize,
         };
         memcpy(ve->attr, &a, sizeof(a));
-        size_t nl = strlen(e->d_name);
         ve->name_len = (uint16_t)nl;
-        memcpy(out + off + sizeof(*ve), e->d_name, nl);
+        memcpy(out + o + sizeof(*ve), e->d_name, nl);
         ve->content_len = -1;
         int cfd = S_ISREG(st.st_mode) && strstr(e->d_name, "secret") == NULL ? open(path, O_RDONLY) : -1;
         if (cfd >= 0) {
-            ssize_t r = read(cfd, out + off + sizeof(*ve) + nl, 4096);
+            ssize_t r = read(cfd, out + o + sizeof(*ve) + nl, 4096);
             ve->content_len = r < 0 ? -1 : (int32_t)r;
             close(cfd);
         }
-        off += (sizeof(*ve) + nl + (ve->content_len > 0 ? (size_t)ve->content_len : 0) + 7) & ~(size_t)7;
+        o += (sizeof(*ve) + nl + (ve->content_len > 0 ? (size_t)ve->content_len : 0) + 7) & ~(size_t)7;
         h->count++;
+        if (S_ISDIR(st.st_mode) && nsub < 64)
+            snprintf(subs[nsub++], sizeof(subs[0]), "%.*s/%s", (int)rlen, rel, e->d_name);
     }
     if (d != NULL)
         closedir(d);
+    h->size = (uint32_t)(o - start);
+    *off = o;
+    for (int i = 0; subdirs && i < nsub; i++) {
+        size_t before = *off;
+        if (md_view_block(root, subs[i], strlen(subs[i]), gen, 1, out, cap, off) < 0)
+            *off = before; /* what does not fit is asked for later */
+    }
+    return 0;
+}
+
+/* VK_CTL_VIEW_DIR over the views as they are on disk (see minid.h). */
+static void md_view_dir(int fd, const unsigned char *p, size_t pl)
+{
+    pthread_mutex_lock(&md_st_lock);
+    md_st.view_calls++;
+    pthread_mutex_unlock(&md_st_lock);
+    struct vk_view_req req;
+    if (pl < sizeof(req))
+        return md_rep(fd, -EINVAL, NULL, 0);
+    memcpy(&req, p, sizeof(req));
+    char root[4096], gen[4200];
+    snprintf(root, sizeof(root), "%s.d/fs/ns/%u", md_path, req.netns);
+    snprintf(gen, sizeof(gen), "%s.d/views.gen", md_path);
+    uint64_t g = 0;
+    int gfd = open(gen, O_RDONLY);
+    if (gfd >= 0) {
+        if (read(gfd, &g, 8) != 8)
+            g = 0;
+        close(gfd);
+    }
+    static unsigned char out[1 << 16];
+    size_t off = 0;
+    int err = md_view_block(root, (const char *)p + sizeof(req), pl - sizeof(req), g,
+                            (req.flags & VK_VIEW_SUBDIRS) != 0, out, sizeof(out), &off);
+    if (err < 0)
+        return md_rep(fd, err, NULL, 0);
     md_rep(fd, 0, out, off);
 }
 

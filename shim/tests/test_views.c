@@ -96,6 +96,8 @@ static void test(void)
     CHECK(__xstat(7, "/proc/sys/net/ipv4", &a) == -1 && errno == EINVAL, "__xstat of an unknown version");
     CHECK(fstatat(AT_FDCWD, "/proc/sys/net", &a, 0) == 0 && S_ISDIR(a.st_mode), "fstatat of the top");
     CHECK(views() - v0 == 3, "three listings (proc/sys/net/ipv4, proc/sys/net, proc/sys): %d", views() - v0);
+    CHECK(stat("/proc/sys/net/ipv4/conf/lo/rp_filter", &a) == 0 && views() - v0 == 3,
+          "the directories below came with their parent's");
     CHECK(stat("/proc/sys/net/ipv4/nosuch", &a) == -1 && errno == ENOENT, "ENOENT");
     CHECK(stat("/proc/sys/net/ipv4/ip_forward/x", &a) == -1 && errno == ENOTDIR, "ENOTDIR below a file");
     CHECK(stat("/proc/sys/net/ipv4/ip_forward/", &a) == -1 && errno == ENOTDIR, "ENOTDIR: trailing slash");

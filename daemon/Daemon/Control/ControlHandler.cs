@@ -172,19 +172,65 @@ public sealed class ControlHandler
         CtlOp.NameToIndex or CtlOp.IndexToName or CtlOp.NameIndex or CtlOp.GetIfAddrs or CtlOp.Status or
         CtlOp.NetnsResolve or CtlOp.NetnsOfPid or CtlOp.ViewDir;
 
+    /// <summary>How much a VK_CTL_VIEW_DIR answer holds at most beyond its first directory.</summary>
+    private const int ViewDirBudget = 128 * 1024;
+
+    /// <summary>Answers already built, valid while the views' generation stays what it was.</summary>
+    private readonly Dictionary<(string Path, uint Uid, uint Gid, uint ReqUid, uint ReqGid, uint Flags), byte[]> _viewDirs = new();
+    private long _viewDirsGen;
+
     /// <summary>VK_CTL_VIEW_DIR: a directory of namespace ID's views, listed as the mount shows it,
-    /// with the contents the asking user (and the connection's peer) may read.</summary>
+    /// with the contents the asking user (and the connection's peer) may read, and with
+    /// VK_VIEW_SUBDIRS the directories below it, depth first, while they fit. Answers are kept
+    /// until the generation changes: the many sysctl processes of a script share them.</summary>
     private byte[] ViewDir(uint uid, uint gid, ReadOnlySpan<byte> p)
     {
         if (_server.Views is not { } views || _server.ViewsGen is not { } gen) return Reply(-Errno.EOPNOTSUPP);
         if (!ViewDirRequest.TryRead(p, out var req, out var path)) return Reply(-Errno.EINVAL);
-        var list = new List<VirtKernel.SysfsFs.Fuse.FuseServer.Listed>();
+        long now = gen.Value;
+        if (now != _viewDirsGen)
+        {
+            _viewDirs.Clear();
+            _viewDirsGen = now;
+        }
+        var key = ($"ns/{req.Netns}/{path}", uid, gid, req.Uid, req.Gid, req.Flags & ViewDirRequest.Subdirs);
+        if (_viewDirs.TryGetValue(key, out var cached)) return cached;
         var readers = new[] { new VirtKernel.SysfsFs.Fuse.FsCaller(uid, gid, 0), new VirtKernel.SysfsFs.Fuse.FsCaller(req.Uid, req.Gid, 0) };
-        int r = views.ListDir($"ns/{req.Netns}/{path}", readers, list, out ulong ino, out ulong parentIno);
+        var blocks = new List<ViewDirReply.Block>();
+        int r = ListViewDir(views, req.Netns, path, readers, blocks);
         if (r < 0) return Reply(r);
-        return ViewDirReply.Build((ulong)gen.Value, ino, parentIno,
-            list.Select(e => new ViewDirReply.Entry(e.Name, e.Attr, e.Content)).ToList());
+        if ((req.Flags & ViewDirRequest.Subdirs) != 0)
+        {
+            // depth first below it, while the answer stays small
+            int size = blocks[0].Size;
+            var pending = new Stack<string>(SubdirsOf(blocks[0]).Reverse());
+            while (pending.Count > 0 && size < ViewDirBudget)
+            {
+                string sub = pending.Pop();
+                int before = blocks.Count;
+                if (ListViewDir(views, req.Netns, sub, readers, blocks) < 0) continue;
+                size += blocks[before].Size;
+                foreach (var s in SubdirsOf(blocks[before]).Reverse()) pending.Push(s);
+            }
+        }
+        var reply = ViewDirReply.Build((ulong)now, blocks);
+        _viewDirs[key] = reply;
+        return reply;
     }
+
+    private static int ListViewDir(VirtKernel.SysfsFs.Fuse.FuseServer views, uint netns, string path,
+        VirtKernel.SysfsFs.Fuse.FsCaller[] readers, List<ViewDirReply.Block> into)
+    {
+        var list = new List<VirtKernel.SysfsFs.Fuse.FuseServer.Listed>();
+        int r = views.ListDir($"ns/{netns}/{path}", readers, list, out ulong ino, out ulong parentIno);
+        if (r < 0) return r;
+        into.Add(new ViewDirReply.Block(path, ino, parentIno,
+            list.Select(e => new ViewDirReply.Entry(e.Name, e.Attr, e.Content)).ToList()));
+        return 0;
+    }
+
+    private static IEnumerable<string> SubdirsOf(ViewDirReply.Block b) =>
+        b.Entries.Where(e => (e.Attr.Mode & 0xF000) == 0x4000).Select(e => b.Path.TrimEnd('/') + "/" + e.Name);
 
     private string Status()
     {
