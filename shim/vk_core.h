@@ -39,6 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/inotify.h>
+#include <sys/fsuid.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -104,6 +105,8 @@ int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *buf, int f
     X(inotify_add_watch) X(statfs) X(statfs64) X(statvfs) X(statvfs64) X(opendir)             \
     X(readdir) X(readdir64) X(readdir_r) X(readdir64_r) X(closedir) X(rewinddir) X(seekdir)   \
     X(telldir) X(scandir) X(scandir64) X(glob) X(glob64) X(chdir) X(fstat) X(fstat64)         \
+    X(setuid) X(setgid) X(seteuid) X(setegid) X(setreuid) X(setregid) X(setresuid)            \
+    X(setresgid) X(setfsuid) X(setfsgid)                                                       \
     X(unshare) X(setns) X(mount) X(umount) X(umount2) X(syscall)                               \
     X(fork) X(execve) X(execv) X(execvp) X(execvpe) X(fexecve) X(execveat) X(posix_spawn)      \
     X(posix_spawnp)
@@ -216,6 +219,16 @@ void *vk_libc_sym(enum vk_libc_index idx);
 #define libc_chdir VK_LIBC(chdir)
 #define libc_fstat VK_LIBC(fstat)
 #define libc_fstat64 VK_LIBC(fstat64)
+#define libc_setuid VK_LIBC(setuid)
+#define libc_setgid VK_LIBC(setgid)
+#define libc_seteuid VK_LIBC(seteuid)
+#define libc_setegid VK_LIBC(setegid)
+#define libc_setreuid VK_LIBC(setreuid)
+#define libc_setregid VK_LIBC(setregid)
+#define libc_setresuid VK_LIBC(setresuid)
+#define libc_setresgid VK_LIBC(setresgid)
+#define libc_setfsuid VK_LIBC(setfsuid)
+#define libc_setfsgid VK_LIBC(setfsgid)
 #define libc_unshare VK_LIBC(unshare)
 #define libc_setns VK_LIBC(setns)
 #define libc_mount VK_LIBC(mount)
@@ -415,6 +428,8 @@ int vk_view_stat(const struct vk_path *p, struct stat *st);
 int vk_view_open(const struct vk_path *p, int flags);
 /* realpath of a view path, spelled as the kernel's tree: into out (PATH_MAX); 0 or -errno. */
 int vk_view_realpath(const struct vk_path *p, char *out);
+/* The process's credentials may have changed (set*id): the listings were for the old ones. */
+void vk_view_creds_changed(void);
 /* fstat of an fd vk_view_open made: the attributes of the file it stands for; 1 if st was fixed. */
 int vk_view_fstat_fix(int fd, struct stat *st);
 /* A listing of a sysctl directory for readdir (NULL: read the directory itself). The entries

@@ -487,6 +487,12 @@ VK_EXPORT long syscall(long number, ...)
                      (const void *)a4);
     case SYS_umount2:
         return umount2((const char *)a0, (int)a1);
+    case SYS_setuid: case SYS_setgid: case SYS_setreuid: case SYS_setregid:
+    case SYS_setresuid: case SYS_setresgid: case SYS_setfsuid: case SYS_setfsgid: {
+        long r = libc_syscall(number, a0, a1, a2, a3, a4, a5);
+        vk_view_creds_changed();
+        return r;
+    }
     default:
         return libc_syscall(number, a0, a1, a2, a3, a4, a5);
     }

@@ -117,6 +117,8 @@ static uint64_t vk_vdirs_gen;
 static int vk_vdirs_netns = -1;
 static uid_t vk_vdirs_uid;
 static gid_t vk_vdirs_gid;
+static unsigned int vk_vdirs_creds = ~0u; /* vk_creds when vk_vdirs_uid/gid were read */
+static unsigned int vk_creds;             /* bumped by set*id (atomic) */
 
 static void vk_vdirs_drop_locked(void)
 {
@@ -149,14 +151,22 @@ static int vk_view_begin_locked(int netns)
     if (g == NULL)
         return -1;
     uint64_t now = __atomic_load_n(g, __ATOMIC_ACQUIRE);
-    uid_t uid = geteuid();
-    gid_t gid = getegid();
-    if (now != vk_vdirs_gen || netns != vk_vdirs_netns || uid != vk_vdirs_uid || gid != vk_vdirs_gid) {
+    unsigned int creds = __atomic_load_n(&vk_creds, __ATOMIC_ACQUIRE);
+    if (creds != vk_vdirs_creds) {
+        /* the file system ids follow the effective ones unless setfsuid/setfsgid set them */
+        uid_t uid = (uid_t)libc_setfsuid((uid_t)-1);
+        gid_t gid = (gid_t)libc_setfsgid((gid_t)-1);
+        vk_vdirs_creds = creds;
+        if (uid != vk_vdirs_uid || gid != vk_vdirs_gid) {
+            vk_vdirs_drop_locked();
+            vk_vdirs_uid = uid;
+            vk_vdirs_gid = gid;
+        }
+    }
+    if (now != vk_vdirs_gen || netns != vk_vdirs_netns) {
         vk_vdirs_drop_locked();
         vk_vdirs_gen = now;
         vk_vdirs_netns = netns;
-        vk_vdirs_uid = uid;
-        vk_vdirs_gid = gid;
     }
     return 0;
 }
@@ -630,3 +640,32 @@ void vk_view_init(void)
      * is taken before the control connection's (the order vk_vdir_get_locked takes them in) */
     pthread_atfork(vk_view_prepare, vk_view_after, vk_view_after);
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* Credentials                                                                                  */
+
+/* What a listing holds depends on who may read the files (FUSE judges by the fsuid/fsgid): the
+ * calls that change them make the next answer read them again. */
+void vk_view_creds_changed(void)
+{
+    __atomic_add_fetch(&vk_creds, 1, __ATOMIC_RELEASE);
+}
+
+#define VK_SETID(name, params, args)                                                              \
+    VK_EXPORT int name params                                                                    \
+    {                                                                                            \
+        int vk_ret_ = libc_##name args;                                                          \
+        vk_view_creds_changed();                                                                 \
+        return vk_ret_;                                                                          \
+    }
+
+VK_SETID(setuid, (uid_t uid), (uid))
+VK_SETID(setgid, (gid_t gid), (gid))
+VK_SETID(seteuid, (uid_t uid), (uid))
+VK_SETID(setegid, (gid_t gid), (gid))
+VK_SETID(setreuid, (uid_t ruid, uid_t euid), (ruid, euid))
+VK_SETID(setregid, (gid_t rgid, gid_t egid), (rgid, egid))
+VK_SETID(setresuid, (uid_t ruid, uid_t euid, uid_t suid), (ruid, euid, suid))
+VK_SETID(setresgid, (gid_t rgid, gid_t egid, gid_t sgid), (rgid, egid, sgid))
+VK_SETID(setfsuid, (uid_t uid), (uid))
+VK_SETID(setfsgid, (gid_t gid), (gid))

@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -226,6 +227,16 @@ static void test(void)
     CHECK(getcwd(cwd, sizeof(cwd)) != NULL && chdir("/proc/sys/net/ipv4") == 0, "chdir");
     CHECK(strcmp(get("ip_forward"), "0\n") == 0, "relative open");
     CHECK(chdir(cwd) == 0, "back");
+
+    /* the listings hold what the caller may read: a change of credentials asks again */
+    if (geteuid() == 0) {
+        v0 = views();
+        CHECK(stat("/proc/sys/net/ipv4/ip_forward", &a) == 0 && views() == v0, "cached");
+        setfsuid(65534);
+        CHECK(stat("/proc/sys/net/ipv4/ip_forward", &a) == 0 && views() == v0 + 1, "asked again as another user");
+        setfsuid(0);
+        CHECK(stat("/proc/sys/net/ipv4/ip_forward", &a) == 0 && views() == v0 + 2, "and back");
+    }
 
     /* a child: the same answers; a vfork child: through the files */
     pid_t pid = fork();
