@@ -352,6 +352,7 @@ int vk_daemon_open(uint16_t kind, int protocol, int type, int cloexec)
 static pthread_mutex_t vk_ctl_lock = PTHREAD_MUTEX_INITIALIZER;
 static int vk_ctl_fd = -1; /* written under vk_ctl_lock, read atomically by close & co */
 static int vk_ctl_pending; /* answers to vk_ctl_post requests not read yet (vk_ctl_lock) */
+static int vk_ctl_hello_pending; /* the hello's answer is not read yet (vk_ctl_lock) */
 
 /* How long a control call polls for its answer before it sleeps: the daemon usually answers
  * within microseconds, and not sleeping saves a wakeup on both sides. */
@@ -375,16 +376,39 @@ static void vk_ctl_drop_locked(void)
 {
     int fd = vk_ctl_fd;
     vk_ctl_pending = 0;
+    vk_ctl_hello_pending = 0;
     if (fd >= 0) {
         __atomic_store_n(&vk_ctl_fd, -1, __ATOMIC_RELEASE);
         libc_close(fd);
     }
 }
 
-static int vk_ctl_open_locked(void)
+/* Reads the hello's answer when vk_ctl_announce left it for later: 0, or -errno when the daemon
+ * refused the connection (which is then dropped, before any request was sent on it). */
+static int vk_ctl_hello_done_locked(void)
 {
-    if (vk_ctl_fd >= 0)
-        return vk_ctl_fd;
+    if (!vk_ctl_hello_pending)
+        return 0;
+    vk_ctl_hello_pending = 0;
+    struct vk_ctl_rep rep;
+    ssize_t r;
+    do {
+        r = libc_recv(vk_ctl_fd, &rep, sizeof(rep), 0);
+    } while (r < 0 && errno == EINTR);
+    int err = r < 0 ? -errno : r != (ssize_t)sizeof(rep) ? -ECONNRESET : rep.ret < 0 ? rep.ret : 0;
+    if (err < 0)
+        vk_ctl_drop_locked();
+    return err;
+}
+
+/* The control connection, opened if needed; with wait = 0 a new connection's hello answer is
+ * read later, before the first request. */
+static int vk_ctl_connect_locked(int wait)
+{
+    if (vk_ctl_fd >= 0) {
+        int err = wait ? vk_ctl_hello_done_locked() : 0;
+        return err < 0 ? err : vk_ctl_fd;
+    }
     int fd = vk_daemon_open(VK_CONN_CONTROL, 0, 0, 1);
     if (fd < 0)
         return fd;
@@ -393,18 +417,27 @@ static int vk_ctl_open_locked(void)
         libc_close(fd);
         fd = high;
     }
-    struct vk_ctl_rep rep;
-    ssize_t r;
-    do {
-        r = libc_recv(fd, &rep, sizeof(rep), 0);
-    } while (r < 0 && errno == EINTR);
-    int err = r < 0 ? -errno : r != (ssize_t)sizeof(rep) ? -ECONNRESET : rep.ret < 0 ? rep.ret : 0;
-    if (err < 0) {
-        libc_close(fd);
-        return err;
-    }
     __atomic_store_n(&vk_ctl_fd, fd, __ATOMIC_RELEASE);
-    return fd;
+    vk_ctl_hello_pending = 1;
+    if (!wait)
+        return fd;
+    int err = vk_ctl_hello_done_locked();
+    return err < 0 ? err : fd;
+}
+
+static int vk_ctl_open_locked(void)
+{
+    return vk_ctl_connect_locked(1);
+}
+
+int vk_ctl_announce(void)
+{
+    int saved = errno;
+    pthread_mutex_lock(&vk_ctl_lock);
+    int fd = vk_ctl_connect_locked(0);
+    pthread_mutex_unlock(&vk_ctl_lock);
+    errno = saved;
+    return fd < 0 ? fd : 0;
 }
 
 static int vk_ctl_call_locked(uint32_t op, uint32_t sock, uint32_t aux, const void *in1,
@@ -554,8 +587,11 @@ int vk_ctl_fd_closing(int fd)
     /* The application closes (or dup2s over) our fd number: forget it, the caller closes it. */
     pthread_mutex_lock(&vk_ctl_lock);
     int was = vk_ctl_fd == fd;
-    if (was)
+    if (was) {
         __atomic_store_n(&vk_ctl_fd, -1, __ATOMIC_RELEASE);
+        vk_ctl_pending = 0;
+        vk_ctl_hello_pending = 0;
+    }
     pthread_mutex_unlock(&vk_ctl_lock);
     return was;
 }
@@ -599,6 +635,7 @@ static void vk_atfork_child(void)
         __atomic_store_n(&vk_ctl_fd, -1, __ATOMIC_RELEASE);
     }
     vk_ctl_pending = 0;
+    vk_ctl_hello_pending = 0;
     pthread_mutex_unlock(&vk_state_lock);
     pthread_mutex_unlock(&vk_ctl_lock);
 }

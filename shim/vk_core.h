@@ -329,6 +329,10 @@ int vk_ctl_ex(uint32_t op, uint32_t sock, uint32_t aux, const void *in1, size_t 
 /* A request whose answer nobody waits for (it is read, and dropped, before the next call's):
  * for calls that cannot fail, so that they cost no round trip. sock 0. 0 or -errno. */
 int vk_ctl_post(uint32_t op, const void *in, size_t len);
+/* Opens the control connection without waiting for the daemon's answer to its hello (read
+ * before the first request): the hello alone makes the process known to the daemon, in the
+ * namespace it names. 0 or -errno. */
+int vk_ctl_announce(void);
 /* Forget the control connection (it is reopened on next use). Used when the application closes
  * its fd number and, later, when the current namespace changes. */
 void vk_ctl_reset(void);

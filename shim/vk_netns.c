@@ -530,6 +530,7 @@ void vk_netns_init(void)
         unsetenv(VK_ENV_NETNS_ENTER);
         pthread_mutex_unlock(&vk_env_lock);
     } else if (vk_netns_current() != 0) {
-        vk_ctl(VK_CTL_SYNC, 0, NULL, 0, NULL, 0, NULL, NULL);
+        /* the hello names the namespace: no need to wait for the daemon's answer now */
+        vk_ctl_announce();
     }
 }
