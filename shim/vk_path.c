@@ -939,22 +939,33 @@ nomem:
     return NULL;
 }
 
-/* A directory of /proc/sys/net: the application gets the real directory stream (dirfd, fchdir
- * work), readdir & co the daemon's listing (vk_view.c), which spares the FUSE READDIRs. */
+/* A directory of /proc/sys/net: readdir & co serve the daemon's listing (vk_view.c), and the
+ * application's stream is on an O_PATH descriptor of the real directory, which needs no FUSE
+ * OPENDIR/READDIR/RELEASEDIR: dirfd works for the *at calls, fstat and fchdir as usual. Without
+ * a listing, the directory itself is read. */
 static DIR *vk_opendir_listed(const struct vk_path *p)
 {
-    DIR *d = libc_opendir(p->path);
-    if (d == NULL)
-        return NULL;
-    int saved = errno;
     size_t n = 0;
+    int saved = errno;
     struct dirent64 *ents = vk_view_readdir_list(p, &n);
     struct vk_dirlist *l = ents != NULL ? calloc(1, sizeof(*l)) : NULL;
     if (l == NULL) {
         free(ents);
         errno = saved;
-        return d; /* read from the mount */
+        return libc_opendir(p->path);
     }
+    int fd = libc_open(p->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (d == NULL) {
+        int err = errno;
+        if (fd >= 0)
+            libc_close(fd);
+        free(ents);
+        free(l);
+        errno = err;
+        return NULL;
+    }
+    vk_fd_created(fd);
     l->ents = ents;
     l->n = n;
     vk_dirlist_attach(d, l);

@@ -175,7 +175,7 @@ static void test(void)
         if (stat(q, &b) < 0 || b.st_ino != e->d_ino)
             inos_ok = 0;
     }
-    CHECK(d != NULL && dirfd(d) >= 0, "opendir");
+    CHECK(d != NULL && dirfd(d) >= 0 && fstatat(dirfd(d), "lo", &a, 0) == 0 && S_ISDIR(a.st_mode), "opendir, dirfd");
     if (d != NULL)
         closedir(d);
     CHECK(strstr(names, ". .. ") == names && strstr(names, " all ") && strstr(names, " lo "), "listed: %s", names);
