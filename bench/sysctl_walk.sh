@@ -6,7 +6,10 @@
 #
 # Usage: bench/sysctl_walk.sh [ITERATIONS]     (default 30)
 # Prints: metric=sysctl_walk_{kernel,virtkernel} files=N ms_per_walk=T
-#         metric=sysctl_a_kernel ms=T (procps `sysctl -a` over all of /proc/sys, for scale)
+#         metric=sysctl_walk_shim files=N ms_per_walk=T (the same walk of /proc/sys/net under the
+#           shim, inside a namespace of the daemon: what programs see, listings served by the shim)
+#         metric=sysctl_a_{kernel,shim} ms=T (procps `sysctl -a` over all of /proc/sys, a process
+#           per run; the kernel's in a fresh namespace, the shim's in a namespace of the daemon)
 set -euo pipefail
 export LC_ALL=C
 N=${1:-30}
@@ -31,3 +34,10 @@ view=$TMP/vk.sock.d/fs/ns/0/proc/sys/net
 [ -d "$view" ] || { echo "bench: the daemon did not mount its views (see $TMP/vk.sock.log)" >&2; exit 1; }
 r=$("$TMP/walk" "$view" "$N")
 echo "metric=sysctl_walk_virtkernel $(echo "$r" | sed -E 's/.*(files=[0-9]+).*(ms_per_walk=[0-9.]+).*/\1 \2/')"
+
+# what programs see: the kernel's paths under the shim, in a namespace of the daemon
+"$VK" run -- ip netns add bench
+r=$(LD_PRELOAD=$ROOT/shim/build/libvkshim.so VIRTKERNEL_NETNS_ENTER=bench "$TMP/walk" /proc/sys/net "$N")
+echo "metric=sysctl_walk_shim $(echo "$r" | sed -E 's/.*(files=[0-9]+).*(ms_per_walk=[0-9.]+).*/\1 \2/')"
+ms=$(LD_PRELOAD=$ROOT/shim/build/libvkshim.so VIRTKERNEL_NETNS_ENTER=bench bash -c 's=$(date +%s%N); for i in $(seq 10); do sysctl -a >/dev/null 2>&1; done; e=$(date +%s%N); echo $(( (e - s) / 10000000 ))')
+echo "metric=sysctl_a_shim ms=$ms"
