@@ -65,6 +65,9 @@ public sealed class Rtnetlink
         RtnlLinkHandlers.Register(this);
         RtnlAddrHandlers.Register(this);
         RtnlRouteHandlers.Register(this);
+        RtnlRuleHandlers.Register(this);
+        RtnlNexthopHandlers.Register(this);
+        RtnlNeighHandlers.Register(this);
     }
 
     public NetlinkEngine Engine { get; }

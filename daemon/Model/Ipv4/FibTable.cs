@@ -4,10 +4,12 @@ using static VirtKernel.Protocol.Uapi;
 namespace VirtKernel.Model.Ipv4;
 
 /// <summary>struct fib_table with its trie (net/ipv4/fib_trie.c). Routes are grouped in nodes by
-/// (prefix, length); a node's aliases keep fib_find_alias order (tos descending, then priority
-/// ascending, insertion rules of fib_table_insert). Longest-prefix match probes one hash per
-/// prefix length present (at most 33), and an ordered set gives the dump order of the trie walk:
-/// prefix ascending, longer prefix first for the same prefix.</summary>
+/// (prefix, length) — the trie's leaves and their fa_slen runs; a node's aliases keep
+/// fib_find_alias order (tos descending, then priority ascending, insertion rules of
+/// fib_table_insert). Longest-prefix match probes one hash per prefix length present (at most 33
+/// probes: O(prefix length)); an ordered index gives the order of the trie walk (prefix
+/// ascending, longer prefix first for the same prefix) and lets a dump resume from the last key
+/// it sent, as fib_table_dump does.</summary>
 public sealed class FibTable
 {
     public sealed class Node
@@ -15,16 +17,15 @@ public sealed class FibTable
         public uint Key;
         public byte Plen;
         public readonly List<Route> Aliases = new(1);
+        /// <summary>Position in the walk order.</summary>
+        public ulong SortKey => OrderKey(Key, Plen);
     }
 
-    private static readonly Comparer<Node> DumpOrder = Comparer<Node>.Create((a, b) =>
-    {
-        int c = a.Key.CompareTo(b.Key);
-        return c != 0 ? c : b.Plen.CompareTo(a.Plen);
-    });
+    /// <summary>The trie walk order as one number: the key, then the suffix length (longer prefix first).</summary>
+    private static ulong OrderKey(uint key, int plen) => ((ulong)key << 8) | (uint)(32 - plen);
 
-    private readonly Dictionary<(uint, byte), Node> _nodes = new();
-    private readonly SortedSet<Node> _ordered = new(DumpOrder);
+    private readonly Dictionary<ulong, Node> _nodes = new();
+    private readonly SortedIndex<ulong, Node> _ordered = new();
     private readonly int[] _plenCount = new int[33];
     private ulong _plenMask;
 
@@ -37,19 +38,40 @@ public sealed class FibTable
     public uint Id { get; }
     internal long CreatedSeq { get; }
     public int RouteCount { get; private set; }
+    /// <summary>tb_num_default: routes with prefix length 0 (fib_select_default looks at them).</summary>
+    public int NumDefault { get; private set; }
 
-    /// <summary>Every route in dump order.</summary>
+    /// <summary>Every route in dump order. Tolerates changes between steps (the walk continues
+    /// after the last node it visited), so dumps can hold it across datagrams.</summary>
     public IEnumerable<Route> Routes
     {
         get
         {
-            foreach (var n in _ordered)
-                foreach (var r in n.Aliases)
-                    yield return r;
+            var c = _ordered.Start();
+            while (_ordered.MoveNext(ref c))
+            {
+                var n = c.Value;
+                for (int i = 0; i < n.Aliases.Count; i++) yield return n.Aliases[i];
+            }
         }
     }
 
-    public Node? FindNode(uint key, byte plen) => _nodes.GetValueOrDefault((key, plen));
+    /// <summary>A snapshot of every route (for the device events, which may unlink routes).</summary>
+    public List<Route> RouteList()
+    {
+        var l = new List<Route>(RouteCount);
+        foreach (var n in _ordered.Values) l.AddRange(n.Aliases);
+        return l;
+    }
+
+    public Node? FindNode(uint key, byte plen) => _nodes.GetValueOrDefault(OrderKey(key, plen));
+
+    /// <summary>Bit n set: some route has prefix length n.</summary>
+    public ulong PlenMask => _plenMask;
+
+    /// <summary>The node of length <paramref name="plen"/> covering <paramref name="addr"/>.</summary>
+    public Node? NodeCovering(uint addr, int plen) =>
+        _nodes.GetValueOrDefault(OrderKey(addr & Inet.Mask4(plen), plen));
 
     /// <summary>fib_valid_key_len.</summary>
     public static KErr ValidKeyLen(uint key, int plen)
@@ -73,12 +95,14 @@ public sealed class FibTable
     }
 
     /// <summary>fib_table_insert: adds <paramref name="route"/> (a complete fib_info + alias) under
-    /// the NLM_F_* semantics of <paramref name="nlflags"/>. Returns the replaced route when
-    /// NLM_F_REPLACE replaced one.</summary>
-    public KErr Insert(Route route, ushort nlflags, out Route? replaced, out ushort notifyFlags)
+    /// the NLM_F_* semantics of <paramref name="nlflags"/>. <paramref name="replaced"/> is the route
+    /// NLM_F_REPLACE replaced; <paramref name="unchanged"/> tells that a replace found the very same
+    /// route and did nothing (the kernel answers success).</summary>
+    public KErr Insert(Route route, ushort nlflags, out Route? replaced, out ushort notifyFlags, out bool unchanged)
     {
         replaced = null;
         notifyFlags = 0;
+        unchanged = false;
         uint key = (uint)route.Dst;
         var err = ValidKeyLen(key, route.DstLen);
         if (err.Failed) return err;
@@ -87,10 +111,12 @@ public sealed class FibTable
         var list = node?.Aliases;
         int fa = list == null ? -1 : FindAlias(list, route.Tos, route.Priority);
         int insertAt = fa < 0 ? (list?.Count ?? 0) : fa;
+        ushort nlf = (ushort)NLM_F_EXCL;
 
         if (list != null && fa >= 0 && list[fa].Tos == route.Tos && list[fa].Priority == route.Priority)
         {
             if ((nlflags & NLM_F_EXCL) != 0) return new KErr(Errno.EEXIST);
+            nlf = 0;
             int faFirst = fa, faMatch = -1, i = fa;
             for (; i < list.Count; i++)
             {
@@ -100,34 +126,42 @@ public sealed class FibTable
             }
             if ((nlflags & NLM_F_REPLACE) != 0)
             {
+                if (faMatch >= 0)
+                {
+                    if (faMatch == faFirst)
+                    {
+                        unchanged = true;
+                        return KErr.Ok;
+                    }
+                    return new KErr(Errno.EEXIST);
+                }
                 var old = list[faFirst];
-                if (old.Type == route.Type && SameInfo(old, route)) return new KErr(Errno.EEXIST);
                 route.Seq = old.Seq;
+                route.Table = Id;
+                route.Dead = false;
                 list[faFirst] = route;
                 old.Dead = true;
                 replaced = old;
-                notifyFlags = (ushort)NLM_F_REPLACE;
+                notifyFlags = (ushort)(nlf | NLM_F_REPLACE);
                 return KErr.Ok;
             }
             if (faMatch >= 0) return new KErr(Errno.EEXIST);
             if ((nlflags & NLM_F_APPEND) != 0)
             {
-                // after the run of aliases with the same keys
-                int j = faFirst;
-                while (j < list.Count && list[j].Tos == route.Tos && list[j].Priority == route.Priority) j++;
-                insertAt = j;
-                notifyFlags |= (ushort)NLM_F_APPEND;
+                nlf |= (ushort)NLM_F_APPEND;
+                insertAt = i; // where the scan stopped: after the run of equal keys
             }
             else insertAt = faFirst;
         }
         if ((nlflags & NLM_F_CREATE) == 0) return new KErr(Errno.ENOENT);
-        notifyFlags |= (ushort)NLM_F_CREATE;
+        notifyFlags = (ushort)(nlf | NLM_F_CREATE);
 
         if (node == null)
         {
             node = new Node { Key = key, Plen = route.DstLen };
-            _nodes.Add((key, route.DstLen), node);
-            _ordered.Add(node);
+            ulong k = OrderKey(key, route.DstLen);
+            _nodes.Add(k, node);
+            _ordered.Add(k, node);
             if (_plenCount[route.DstLen]++ == 0) _plenMask |= 1UL << route.DstLen;
             insertAt = 0;
         }
@@ -135,20 +169,23 @@ public sealed class FibTable
         route.Table = Id;
         route.Dead = false;
         RouteCount++;
+        if (route.DstLen == 0) NumDefault++;
         return KErr.Ok;
     }
 
-    /// <summary>Unlinks a route found by <see cref="FindForDelete"/> or a flush.</summary>
+    /// <summary>Unlinks a route (fib_remove_alias).</summary>
     public void Remove(Route route)
     {
         var node = FindNode((uint)route.Dst, route.DstLen);
         if (node == null || !node.Aliases.Remove(route)) return;
         route.Dead = true;
         RouteCount--;
+        if (route.DstLen == 0) NumDefault--;
         if (node.Aliases.Count == 0)
         {
-            _nodes.Remove((node.Key, node.Plen));
-            _ordered.Remove(node);
+            ulong k = node.SortKey;
+            _nodes.Remove(k);
+            _ordered.Remove(k);
             if (--_plenCount[node.Plen] == 0) _plenMask &= ~(1UL << node.Plen);
         }
     }
@@ -161,13 +198,15 @@ public sealed class FibTable
         if (node == null) return null;
         int fa = FindAlias(node.Aliases, cfg.Tos, 0);
         if (fa < 0) return null;
-        for (int i = fa; i < node.Aliases.Count; i++)
+        var l = node.Aliases;
+        if (l[fa].Tos != cfg.Tos) return null;
+        for (int i = fa; i < l.Count; i++)
         {
-            var a = node.Aliases[i];
+            var a = l[i];
             if (a.Tos != cfg.Tos) break;
             if ((cfg.Type == 0 || a.Type == cfg.Type) &&
                 (cfg.Scope == RT_SCOPE_NOWHERE || a.Scope == cfg.Scope) &&
-                (cfg.PrefSrc == 0 || (a.HasPrefSrc && (uint)a.PrefSrc == cfg.PrefSrc)) &&
+                (cfg.PrefSrc == 0 || (uint)a.PrefSrc == cfg.PrefSrc) &&
                 (cfg.Protocol == 0 || a.Protocol == cfg.Protocol) &&
                 nhMatch(a))
                 return a;
@@ -177,13 +216,38 @@ public sealed class FibTable
 
     /// <summary>The nodes that could match <paramref name="addr"/>, longest prefix first
     /// (the trie's backtracking order in fib_table_lookup).</summary>
-    public IEnumerable<Node> Matches(uint addr)
+    public MatchEnumerator Matches(uint addr) => new(this, addr);
+
+    public struct MatchEnumerator
     {
-        ulong mask = _plenMask;
-        for (int plen = 32; plen >= 0; plen--)
+        private readonly FibTable _t;
+        private readonly uint _addr;
+        private int _plen;
+
+        internal MatchEnumerator(FibTable t, uint addr)
         {
-            if ((mask & (1UL << plen)) == 0) continue;
-            if (_nodes.TryGetValue((addr & Inet.Mask4(plen), (byte)plen), out var n)) yield return n;
+            _t = t;
+            _addr = addr;
+            _plen = 33;
+            Current = null!;
+        }
+
+        public Node Current { get; private set; }
+        public readonly MatchEnumerator GetEnumerator() => this;
+
+        public bool MoveNext()
+        {
+            ulong mask = _t._plenMask;
+            while (--_plen >= 0)
+            {
+                if ((mask & (1UL << _plen)) == 0) continue;
+                if (_t._nodes.TryGetValue(OrderKey(_addr & Inet.Mask4(_plen), _plen), out var n))
+                {
+                    Current = n;
+                    return true;
+                }
+            }
+            return false;
         }
     }
 
@@ -191,17 +255,19 @@ public sealed class FibTable
     public static bool SameInfo(Route a, Route b)
     {
         if (a.Protocol != b.Protocol || a.Scope != b.Scope || a.Priority != b.Priority ||
-            a.HasPrefSrc != b.HasPrefSrc || a.PrefSrc != b.PrefSrc || a.NhId != b.NhId ||
-            (a.Flags & ~(uint)(RTNH_F_DEAD | RTNH_F_LINKDOWN)) != (b.Flags & ~(uint)(RTNH_F_DEAD | RTNH_F_LINKDOWN)))
+            a.PrefSrc != b.PrefSrc || a.NhId != b.NhId || a.Type != b.Type ||
+            ((a.Flags ^ b.Flags) & ~(uint)(RTNH_F_DEAD | RTNH_F_LINKDOWN | RTNH_F_OFFLOAD | RTNH_F_TRAP)) != 0)
             return false;
         if (!MetricsEqual(a.Metrics, b.Metrics)) return false;
+        if (a.NhId != 0) return true;
         if (a.Nexthops.Count != b.Nexthops.Count) return false;
         for (int i = 0; i < a.Nexthops.Count; i++)
         {
             var x = a.Nexthops[i];
             var y = b.Nexthops[i];
             if (x.Dev != y.Dev || x.GwFamily != y.GwFamily || x.Gateway != y.Gateway || x.Weight != y.Weight ||
-                x.Realm != y.Realm || ((x.Flags ^ y.Flags) & ~(uint)(RTNH_F_DEAD | RTNH_F_LINKDOWN)) != 0)
+                x.Scope != y.Scope || x.Realm != y.Realm ||
+                ((x.Flags ^ y.Flags) & ~(uint)(RTNH_F_DEAD | RTNH_F_LINKDOWN | RTNH_F_OFFLOAD | RTNH_F_TRAP)) != 0)
                 return false;
         }
         return true;
