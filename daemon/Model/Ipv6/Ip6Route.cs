@@ -29,16 +29,18 @@ public sealed partial class Ipv6Net
     /// <summary>rt6_need_strict: multicast, link-local and loopback destinations need the interface.</summary>
     private static bool NeedStrict(UInt128 a) => Inet.IsV6Multicast(a) || Inet.IsV6LinkLocal(a) || Inet.IsV6Loopback(a);
 
-    /// <summary>ipv6_chk_addr(_and_flags): is <paramref name="addr"/> a (non-tentative) address of
-    /// <paramref name="dev"/>, or of any device when <paramref name="dev"/> is null?</summary>
-    public bool ChkAddr(UInt128 addr, NetDevice? dev, bool skipDevCheck = false)
+    /// <summary>ipv6_chk_addr_and_flags: is <paramref name="addr"/> a (non-tentative) address here?
+    /// With a device, the address must be on it unless it has a global scope (and not
+    /// <paramref name="strict"/>); <paramref name="skipDevCheck"/> accepts any device.</summary>
+    public bool ChkAddr(UInt128 addr, NetDevice? dev, bool skipDevCheck = false, bool strict = false)
     {
-        foreach (var d in dev != null && !skipDevCheck ? [dev] : Net.Devices)
+        foreach (var d in Net.Devices)
         {
             var ifa = d.Ip6?.Find(addr);
             if (ifa == null) continue;
             if ((ifa.Flags & IFA_F_TENTATIVE) != 0 && (ifa.Flags & IFA_F_OPTIMISTIC) == 0) continue;
-            return true;
+            bool linkOrHost = ifa.Scope is RT_SCOPE_LINK or RT_SCOPE_HOST;
+            if (dev == null || skipDevCheck || ifa.Dev == dev || !(linkOrHost || strict)) return true;
         }
         return false;
     }
@@ -262,7 +264,7 @@ public sealed partial class Ipv6Net
         bool append = fromUser && (reqFlags & NLM_F_APPEND) != 0;
         bool excl = fromUser && (reqFlags & NLM_F_EXCL) != 0;
         if (replace && !add && tb.FindNode(rt.Dst, rt.DstLen, rt.Src, rt.SrcLen) == null)
-            return new KErr(Errno.ENOENT);
+            return new KErr(Errno.ENOENT, "Can not replace route - no match found");
         var node = tb.GetOrAddNode(rt);
         var leaf = node.Leaf;
         bool canEcmp = QualifiesForEcmp(rt);
@@ -335,7 +337,7 @@ public sealed partial class Ipv6Net
                 return KErr.Ok;
             }
             tb.DropNode(node);
-            return new KErr(Errno.ENOENT);
+            return new KErr(Errno.ENOENT, "Can not replace route - no match found");
         }
         var old = leaf[found];
         // a replaced route leaves its sibling group
@@ -353,12 +355,13 @@ public sealed partial class Ipv6Net
         if (oldSiblings != null)
         {
             UnlinkSibling(old);
-            // replacing an ECMP route removes all its siblings
+            // replacing an ECMP route removes all its siblings (every ECMP-able route after it with
+            // the same metric)
             for (int j = found + 1; j < leaf.Count;)
             {
                 var it = leaf[j];
                 if (it.Priority > rt.Priority) break;
-                if (QualifiesForEcmp(it) && it.Siblings == oldSiblings)
+                if (QualifiesForEcmp(it))
                 {
                     UnlinkSibling(it);
                     tb.RemoveAt(node, j);
