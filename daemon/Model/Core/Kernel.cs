@@ -80,6 +80,10 @@ public sealed class Kernel
         while (again)
         {
             again = false;
+            bool pending = false;
+            foreach (var net in _nets.Values)
+                if (net.LinkWatchPendingAny || net.Ipv6.DadWorkPending) { pending = true; break; }
+            if (!pending) return;
             foreach (var net in _nets.Values.ToArray())
             {
                 if (net.LinkWatchPendingAny) { net.RunLinkWatch(); again = true; }

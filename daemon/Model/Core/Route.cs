@@ -53,6 +53,8 @@ public sealed class Route
     /// <summary>Insertion sequence, for stable ordering among equals.</summary>
     public long Seq;
     public bool Dead;                    // unlinked from its table
+    /// <summary>The next route of the same IPv4 prefix in its table (the fib_alias list of a trie leaf).</summary>
+    internal Route? NextAlias;
 
     public Nexthop? FirstNh => Nh != null ? Nh.FirstPath : Nexthops.Count > 0 ? Nexthops[0] : null;
     public bool IsMultipath => Nexthops.Count > 1;

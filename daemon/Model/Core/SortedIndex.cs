@@ -87,6 +87,16 @@ public sealed class SortedIndex<TKey, TValue> where TKey : struct, IComparable<T
         return false;
     }
 
+    /// <summary>Replaces the value of a present key (cursors are not disturbed).</summary>
+    public bool SetValue(in TKey key, TValue value)
+    {
+        var l = FindLeaf(key);
+        int i = LowerBound(l, key);
+        if (i >= l.Count || l.Keys[i].CompareTo(key) != 0) return false;
+        l.Values[i] = value;
+        return true;
+    }
+
     // ---- insert --------------------------------------------------------------------------------
 
     /// <summary>Adds a key that is not present yet; returns false (and changes nothing) if it is.</summary>

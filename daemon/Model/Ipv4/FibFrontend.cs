@@ -263,16 +263,79 @@ public sealed partial class Ipv4Net
     /// <summary>inet_addr_type: the address's type in the local table.</summary>
     public int InetAddrType(uint addr) => InetAddrTypeTable(addr, (uint)RT_TABLE_LOCAL);
 
+    // ---- shared paths (the nexthops of fib_info, which fib_find_info shares) ---------------------
+
+    /// <summary>Routes with identical paths share one path list, as routes with identical fib_infos
+    /// share the fib_info and its fib_nh in the kernel: a device event changes the flags of the
+    /// paths once for all of them.</summary>
+    private sealed class SharedPaths
+    {
+        public required List<Nexthop> Paths;
+        public int Refs;
+    }
+
+    private sealed class PathsComparer : IEqualityComparer<List<Nexthop>>
+    {
+        public static readonly PathsComparer Instance = new();
+        public bool Equals(List<Nexthop>? a, List<Nexthop>? b) => a != null && b != null && FibTable.SamePaths(a, b);
+        public int GetHashCode(List<Nexthop> l)
+        {
+            var h = new HashCode();
+            foreach (var nh in l)
+            {
+                h.Add(nh.Oif);
+                h.Add(nh.Gateway);
+                h.Add(nh.Weight);
+                h.Add(nh.Realm);
+                h.Add(nh.Flags & ~(uint)(RTNH_F_DEAD | RTNH_F_LINKDOWN | RTNH_F_OFFLOAD | RTNH_F_TRAP));
+            }
+            return h.ToHashCode();
+        }
+    }
+
+    private readonly Dictionary<List<Nexthop>, SharedPaths> _sharedPaths = new(PathsComparer.Instance);
+
+    /// <summary>The shared list equal to a fresh route's paths (taking a reference).</summary>
+    private void InternPaths(Route r)
+    {
+        if (r.Nh != null || r.Nexthops.Count == 0) return;
+        if (!_sharedPaths.TryGetValue(r.Nexthops, out var sp))
+        {
+            sp = new SharedPaths { Paths = r.Nexthops };
+            _sharedPaths.Add(r.Nexthops, sp);
+        }
+        sp.Refs++;
+        r.Nexthops = sp.Paths;
+    }
+
+    /// <summary>Drops a route's reference to its shared paths.</summary>
+    private void ReleasePaths(Route r)
+    {
+        if (r.Nh != null || r.Nexthops.Count == 0) return;
+        if (_sharedPaths.TryGetValue(r.Nexthops, out var sp) && ReferenceEquals(sp.Paths, r.Nexthops) && --sp.Refs == 0)
+            _sharedPaths.Remove(r.Nexthops);
+    }
+
     /// <summary>fib_table_insert with a fib_config (the RTM_NEWROUTE path and fib_magic).</summary>
     public KErr FibTableInsert(FibTable tb, FibConfig cfg, out Route? route)
     {
         var err = FibCreateInfo(cfg, out route);
         if (err.Failed) return err;
         route!.Table = tb.Id;
+        InternPaths(route);
         err = tb.Insert(route, cfg.NlFlags, out var replaced, out var notify, out bool unchanged);
-        if (err.Failed || unchanged) { route = null; return err; }
+        if (err.Failed || unchanged)
+        {
+            ReleasePaths(route);
+            route = null;
+            return err;
+        }
         if (route.Nh != null) route.Nh.Routes.Add(route);
-        if (replaced?.Nh != null) replaced.Nh.Routes.Remove(replaced);
+        if (replaced != null)
+        {
+            replaced.Nh?.Routes.Remove(replaced);
+            ReleasePaths(replaced);
+        }
         RouteEventKind kind;
         if (replaced != null) kind = RouteEventKind.Replace;
         else if ((notify & NLM_F_APPEND) != 0) kind = RouteEventKind.Append;
@@ -294,11 +357,13 @@ public sealed partial class Ipv4Net
         return KErr.Ok;
     }
 
-    /// <summary>Removes a route from its table and from its nexthop object's list.</summary>
-    private static void UnlinkRoute(FibTable tb, Route r)
+    /// <summary>Removes a route from its table, its nexthop object's list and its shared paths.</summary>
+    private void UnlinkRoute(FibTable tb, Route r)
     {
+        if (r.Dead) return;
         tb.Remove(r);
         r.Nh?.Routes.Remove(r);
+        ReleasePaths(r);
     }
 
     /// <summary>fib_nh_match: does the request's nexthop description fit this route?</summary>
@@ -374,59 +439,63 @@ public sealed partial class Ipv4Net
         for (int plen = 32; plen >= 0; plen--)
         {
             if ((mask & (1UL << plen)) == 0) continue;
-            int err = LookupNode(merged?.NodeCovering(fl.Daddr, plen), t, fl, res, flags);
-            if (err != -Errno.EAGAIN) return err;
-            err = LookupNode(t.NodeCovering(fl.Daddr, plen), t, fl, res, flags);
-            if (err != -Errno.EAGAIN) return err;
+            if (merged != null)
+            {
+                int e = LookupAliases(merged.HeadCovering(fl.Daddr, plen), t, fl, res, flags);
+                if (e != Miss) return e;
+            }
+            int err = LookupAliases(t.HeadCovering(fl.Daddr, plen), t, fl, res, flags);
+            if (err != Miss) return err;
         }
         return -Errno.EAGAIN;
     }
 
-    private int LookupNode(FibTable.Node? node, FibTable t, in FlowI4 fl, FibResult res, FibLookupFlags flags)
+    /// <summary>No usable route at this prefix: the lookup backtracks to shorter ones.</summary>
+    private const int Miss = 1;
+
+    /// <summary>The aliases of one prefix: 0 (found), the error of a reject route (throw's -EAGAIN
+    /// included, which ends the table's lookup) or <see cref="Miss"/>.</summary>
+    private int LookupAliases(Route? head, FibTable t, in FlowI4 fl, FibResult res, FibLookupFlags flags)
     {
-        if (node == null) return -Errno.EAGAIN;
+        for (var fa = head; fa != null; fa = fa.NextAlias)
         {
-            var aliases = node.Aliases;
-            for (int a = 0; a < aliases.Count; a++)
+            if (fa.Tos != 0 && fa.Tos != (fl.Tos & 0xfc)) continue;
+            if (fa.Dead) continue;
+            if (fa.Scope < fl.Scope) continue;
+            int err = FibPropsError(fa.Type);
+            if (err < 0)
             {
-                var fa = aliases[a];
-                if (fa.Tos != 0 && fa.Tos != (fl.Tos & 0xfc)) continue;
-                if (fa.Dead) continue;
-                if (fa.Scope < fl.Scope) continue;
-                int err = FibPropsError(fa.Type);
-                if (err < 0)
+                Fill(res, t, fa, 0, null);
+                return err;
+            }
+            if ((fa.Flags & RTNH_F_DEAD) != 0) continue;
+            if (fa.Nh != null)
+            {
+                if (fa.Nh.IsBlackhole) return FibPropsError(RTN_BLACKHOLE);
+                int sel = NexthopGetNhcLookup(fa.Nh, flags, fl, out var nhc);
+                if (nhc != null)
                 {
-                    Fill(res, t, node, fa, 0, null);
-                    return err;
-                }
-                if ((fa.Flags & RTNH_F_DEAD) != 0) continue;
-                if (fa.Nh != null)
-                {
-                    if (fa.Nh.IsBlackhole) return FibPropsError(RTN_BLACKHOLE);
-                    int sel = NexthopGetNhcLookup(fa.Nh, flags, fl, out var nhc);
-                    if (nhc != null)
-                    {
-                        Fill(res, t, node, fa, sel, nhc);
-                        return 0;
-                    }
-                    continue;
-                }
-                for (int i = 0; i < fa.Nexthops.Count; i++)
-                {
-                    var nhc = fa.Nexthops[i];
-                    if (!GoodNhc(nhc, flags, fl)) continue;
-                    Fill(res, t, node, fa, i, nhc);
+                    Fill(res, t, fa, sel, nhc);
                     return 0;
                 }
+                continue;
+            }
+            var nhs = fa.Nexthops;
+            for (int i = 0; i < nhs.Count; i++)
+            {
+                var nhc = nhs[i];
+                if (!GoodNhc(nhc, flags, fl)) continue;
+                Fill(res, t, fa, i, nhc);
+                return 0;
             }
         }
-        return -Errno.EAGAIN;
+        return Miss;
     }
 
-    private static void Fill(FibResult res, FibTable t, FibTable.Node node, Route fa, int sel, Nexthop? nhc)
+    private static void Fill(FibResult res, FibTable t, Route fa, int sel, Nexthop? nhc)
     {
-        res.Prefix = node.Key;
-        res.PrefixLen = node.Plen;
+        res.Prefix = (uint)fa.Dst;
+        res.PrefixLen = fa.DstLen;
         res.NhSel = sel;
         res.Nhc = nhc;
         res.Type = fa.Type;
@@ -677,9 +746,9 @@ public sealed partial class Ipv4Net
                 bool touched = false;
                 foreach (var nh in r.Nexthops)
                 {
+                    if (nh.Dev == dev) touched = true;
                     if ((nh.Flags & RTNH_F_DEAD) != 0) { dead++; continue; }
                     if (nh.Dev != dev) continue;
-                    touched = true;
                     if (nh.Scope != scope)
                     {
                         switch (ev)
