@@ -131,6 +131,7 @@ struct vk_sock {
     int type;          /* SOCK_RAW or SOCK_DGRAM */
     int protocol;      /* NETLINK_* */
     int dirty;         /* sent since the last VK_CTL_SYNC (atomic) */
+    int64_t sent_ns;   /* CLOCK_MONOTONIC of the last send (atomic): an answer is on its way */
     /* Everything below is protected by vk_lock() (one process-wide lock, never held across a
      * blocking call, so that fork can take it and the child finds the state consistent). */
     uint32_t dst_pid, dst_groups; /* connect()ed destination (nl_groups as given) */

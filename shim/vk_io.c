@@ -14,11 +14,49 @@
 #include <fcntl.h>
 #include <linux/netlink.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define VK_IOV_STACK 16   /* application iovecs handled without allocation */
 #define VK_UIO_MAXIOV 1024 /* UIO_MAXIOV */
+
+/* A blocking receive that follows a send within VK_SPIN_WINDOW_NS polls for the answer during
+ * at most VK_SPIN_NS before it sleeps: the kernel answers inside the send, the daemon a few
+ * microseconds later, and waiting awake saves the wake-up of a sleeping receiver. */
+#define VK_SPIN_WINDOW_NS 1000000
+#define VK_SPIN_NS 50000
+
+static int64_t vk_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Poll (without consuming) until a frame is queued on fd or the spin budget is spent. */
+static void vk_spin_for_answer(struct vk_sock *s, int fd)
+{
+    int64_t sent = __atomic_load_n(&s->sent_ns, __ATOMIC_RELAXED);
+    if (sent == 0)
+        return;
+    int64_t now = vk_now_ns();
+    if (now - sent > VK_SPIN_WINDOW_NS)
+        return;
+    int64_t end = now + VK_SPIN_NS;
+    int saved = errno;
+    for (;;) {
+        char b;
+        ssize_t r = libc_recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (r >= 0 || (errno != EAGAIN && errno != EINTR))
+            break;
+        if (vk_now_ns() >= end)
+            break;
+        sched_yield();
+    }
+    errno = saved;
+}
 
 /* Build [header] + iov. Returns the vector (stack or heap) or NULL with errno set. */
 static struct iovec *vk_iov_prepend(struct iovec *stack, void *hdr, const struct iovec *iov,
@@ -100,6 +138,7 @@ static ssize_t vk_send_sock(struct vk_sock *s, int fd, const struct iovec *iov, 
         return -1;
     /* Processing of what was just sent is now pending in the daemon. */
     __atomic_store_n(&s->dirty, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&s->sent_ns, vk_now_ns(), __ATOMIC_RELAXED);
     return (ssize_t)len;
 }
 
@@ -221,9 +260,11 @@ static ssize_t vk_recv_sock(struct vk_sock *s, int fd, struct msghdr *msg, int f
 
     /* A non-blocking receive right after a send must see the answers (errors, ACKs) that the
      * kernel would have queued synchronously inside that send (iproute2's rtnl_send_check). */
-    if (__atomic_load_n(&s->dirty, __ATOMIC_ACQUIRE) &&
-        ((kflags & MSG_DONTWAIT) || vk_fd_nonblocking(fd)))
+    int nonblocking = (kflags & MSG_DONTWAIT) || vk_fd_nonblocking(fd);
+    if (__atomic_load_n(&s->dirty, __ATOMIC_ACQUIRE) && nonblocking)
         vk_sock_sync(s);
+    else if (!nonblocking)
+        vk_spin_for_answer(s, fd);
 
     struct vk_rx rx;
     struct iovec stack[VK_IOV_STACK + 1];
@@ -265,6 +306,8 @@ static ssize_t vk_recv_sock(struct vk_sock *s, int fd, struct msghdr *msg, int f
     vk_iov_free(v, stack);
     if (r <= 0)
         return r;
+    /* the answer is here: later receives wait the ordinary way until the next send */
+    __atomic_store_n(&s->sent_ns, 0, __ATOMIC_RELAXED);
 
     msg->msg_flags = m.msg_flags & MSG_TRUNC;
     if (msg->msg_name != NULL) {
