@@ -382,23 +382,24 @@ public static class RtnlRouteHandlers
             FillRoute4(w, res.Fi, req.Net, RTM_NEWROUTE, req.Sock.PortId, req.Hdr.Seq, 0,
                 tableId, res.Prefix, res.PrefixLen, rt.Type);
         }
-        else FillRtInfo4(w, dst, src, rt, tableId, got.Flow, req.Sock.PortId, req.Hdr.Seq);
+        else FillRtInfo4(w, dst, src, rt, tableId, got.Res.Tos, got.Flow, req.Sock.PortId, req.Hdr.Seq);
         req.Unicast(w);
         return 0;
     }
 
     /// <summary>rt_fill_info.</summary>
-    private static void FillRtInfo4(NlWriter w, uint dst, uint src, Rtable rt, uint tableId, in FlowI4 fl, uint pid, uint seq)
+    private static void FillRtInfo4(NlWriter w, uint dst, uint src, Rtable rt, uint tableId, byte dscp, in FlowI4 fl, uint pid, uint seq)
     {
         int start = w.BeginMessage(RTM_NEWROUTE, 0, seq, pid);
         var rtm = new RtMsg
         {
-            Family = (byte)AF_INET, DstLen = 32, SrcLen = 0, Tos = fl.Tos,
+            Family = (byte)AF_INET, DstLen = 32, SrcLen = 0, Tos = dscp,
             Table = (byte)(tableId < 256 ? tableId : RT_TABLE_COMPAT), Type = rt.Type,
             Scope = (byte)RT_SCOPE_UNIVERSE, Protocol = (byte)RTPROT_UNSPEC,
             Flags = (rt.Flags & ~0xFFFFu) | (uint)RTM_F_CLONED,
         };
         if ((rt.Flags & Rtcf.Notify) != 0) rtm.Flags |= (uint)RTM_F_NOTIFY;
+        if (rt.DoRedirect) rtm.Flags |= Rtcf.DoRedirect;
         if (src != 0) rtm.SrcLen = 32;
         rtm.Write(w.Reserve(RtMsg.Size));
         w.PutU32(RTA_TABLE, tableId);

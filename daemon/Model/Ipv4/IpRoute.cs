@@ -25,6 +25,8 @@ public sealed class Rtable
     /// <summary>dst.error as a positive errno (0 = none).</summary>
     public int Error;
     public bool IsInput;
+    /// <summary>IPSKB_DOREDIRECT: forwarded out of the interface it came in on, to an on-link sender.</summary>
+    public bool DoRedirect;
 }
 
 /// <summary>What inet_rtm_getroute found: the route, the flow after source selection and the FIB
@@ -290,6 +292,23 @@ public sealed partial class Ipv4Net
 
         int Core(InDevice inDev)
         {
+        if (Inet.IsV4Multicast(daddr))
+        {
+            // ip_route_input_rcu: a group this host is a member of (only the all-hosts group, which
+            // every running IPv4 device joins in ip_mc_up) goes to ip_route_input_mc
+            bool our = daddr == 0xe0000001 && dev.IsUp;
+            if (!our) return -Errno.EINVAL;
+            if (Inet.IsV4Multicast(saddr) || Inet.IsV4LimitedBroadcast(saddr)) return -Errno.EINVAL;
+            if (Inet.IsV4Loopback(saddr) && !OrConf(inDev, IPV4_DEVCONF_ROUTE_LOCALNET)) return -Errno.EINVAL;
+            if (Inet.IsV4ZeroNet(saddr))
+            {
+                if ((daddr & 0xffffff00) != 0xe0000000) return -Errno.EINVAL;
+            }
+            else if (FibValidateSource(saddr, 0, tos, 0, dev, inDev, mark) < 0) return -Errno.EINVAL;
+            res.Type = (byte)RTN_MULTICAST;
+            rt = new Rtable { Type = (byte)RTN_MULTICAST, Flags = Rtcf.Multicast | Rtcf.Local, Dev = Net.Loopback, IsInput = true };
+            return 0;
+        }
         if (Inet.IsV4Multicast(saddr) || Inet.IsV4LimitedBroadcast(saddr)) return -Errno.EINVAL;
         res.Fi = null;
         res.Table = null;
@@ -331,8 +350,15 @@ public sealed partial class Ipv4Net
             if (res.Fi != null && res.Fi.PathCount > 1) FibSelectMultipath(res, MultipathHash(saddr, daddr));
             var outDev = res.Dev;
             if (outDev?.Ip4 == null) return -Errno.EINVAL;
-            if (FibValidateSource(saddr, daddr, tos, outDev.Ifindex, dev, inDev!, mark) < 0) return -Errno.EINVAL;
+            int v = FibValidateSource(saddr, daddr, tos, outDev.Ifindex, dev, inDev!, mark);
+            if (v < 0) return -Errno.EINVAL;
             rt = new Rtable { Type = res.Type, Flags = 0, Dev = outDev, IsInput = true };
+            // __mkroute_input: out where it came in, to a sender on the link
+            if (outDev == dev && v > 0 && OrConf(inDev!, IPV4_DEVCONF_SEND_REDIRECTS))
+            {
+                uint gw = res.Nhc is { GwFamily: AF_INET } g ? (uint)g.Gateway : 0;
+                if (OrConf(inDev!, IPV4_DEVCONF_SHARED_MEDIA) || InetAddrOnlink(inDev!, saddr, gw)) rt.DoRedirect = true;
+            }
             if (res.Fi != null) RtSetNexthop(rt, res, res.Fi);
             return 0;
         }
@@ -364,6 +390,14 @@ public sealed partial class Ipv4Net
             }
             return 0;
         }
+    }
+
+    /// <summary>inet_addr_onlink: both addresses are on a subnet of the device.</summary>
+    private static bool InetAddrOnlink(InDevice inDev, uint a, uint b)
+    {
+        foreach (var ifa in inDev.Addrs)
+            if (ifa.Matches(a) && (b == 0 || ifa.Matches(b))) return true;
+        return false;
     }
 
     /// <summary>fib_validate_source: reverse path filtering and martian sources.</summary>
