@@ -28,7 +28,7 @@ public sealed class RtnlNotifier : INetEvents
 
     public void End() => _reqSock = null;
 
-    private bool CausedBy(params int[] types) => _reqSock != null && Array.IndexOf(types, (int)_reqHdr.Type) >= 0;
+    private bool CausedBy(int type1, int type2) => _reqSock != null && (_reqHdr.Type == type1 || _reqHdr.Type == type2);
 
     /// <summary>nlmsg_notify: multicast to the group (minus the requester when it gets an echo), then
     /// the echo.</summary>

@@ -170,7 +170,9 @@ public sealed unsafe class VkServer : IDisposable
                 if (fd == _listenFd) { AcceptAll(); continue; }
                 if (fd == _wakeFd) continue;
                 if (!_conns.TryGetValue(fd, out var c)) continue;
-                if ((ev & (Libc.EPOLLIN | Libc.EPOLLHUP | Libc.EPOLLERR)) != 0) ReadConn(c);
+                // one frame per wake-up: epoll is level-triggered, so more frames report the connection
+                // again, and a lone request costs no second recv that finds nothing
+                if ((ev & (Libc.EPOLLIN | Libc.EPOLLHUP | Libc.EPOLLERR)) != 0) ReadConn(c, 1);
                 if ((ev & Libc.EPOLLOUT) != 0 && !c.Closed) _dirty.Add(c);
             }
             if (_handled > 0) spinUntil = System.Diagnostics.Stopwatch.GetTimestamp() + SpinTicks;

@@ -39,7 +39,7 @@ public sealed class Route
     public uint Priority;                // metric
     public UInt128 PrefSrc;
     public bool HasPrefSrc;
-    public List<Nexthop> Nexthops = new(1);
+    public List<Nexthop> Nexthops;
     /// <summary>RTA_METRICS: index RTAX_* -> value; null when none are set.</summary>
     public uint[]? Metrics;
     public byte Pref = (byte)ICMPV6_ROUTER_PREF_MEDIUM_VALUE; // IPv6 RTA_PREF
@@ -55,6 +55,12 @@ public sealed class Route
     public bool Dead;                    // unlinked from its table
     /// <summary>The next route of the same IPv4 prefix in its table (the fib_alias list of a trie leaf).</summary>
     internal Route? NextAlias;
+
+    public Route() => Nexthops = new(1);
+
+    /// <summary>A route whose path list is given (the IPv4 FIB builds it in a scratch list and
+    /// swaps in the shared one).</summary>
+    public Route(List<Nexthop> nexthops) => Nexthops = nexthops;
 
     public Nexthop? FirstNh => Nh != null ? Nh.FirstPath : Nexthops.Count > 0 ? Nexthops[0] : null;
     public bool IsMultipath => Nexthops.Count > 1;

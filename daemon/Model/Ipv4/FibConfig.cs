@@ -63,6 +63,12 @@ public sealed class FibResult
     public FibRule? Rule;
 
     public NetDevice? Dev => Nhc?.Dev;
+
+    /// <summary>Back to a fresh result (for the lookups that reuse one).</summary>
+    public void Clear()
+    {
+        Fi = null; Table = null; Type = 0; Scope = 0; Prefix = 0; PrefixLen = 0; NhSel = 0; Nhc = null; Tos = 0; Rule = null;
+    }
 }
 
 /// <summary>fib lookup flags.</summary>

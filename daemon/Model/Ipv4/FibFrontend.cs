@@ -30,7 +30,7 @@ public sealed partial class Ipv4Net
     // ---- insert / delete through a fib_config --------------------------------------------
 
     /// <summary>fib_create_info: checks a route request and builds the route (fib_info + alias).</summary>
-    public KErr FibCreateInfo(FibConfig cfg, out Route? route)
+    private KErr FibCreateInfo(FibConfig cfg, out Route? route)
     {
         route = null;
         if (cfg.Type > RTN_MAX) return new KErr(Errno.EINVAL);
@@ -45,7 +45,8 @@ public sealed partial class Ipv4Net
         }
         if (cfg.Multipath != null && cfg.Multipath.Count == 0) return new KErr(Errno.EINVAL);
 
-        var r = new Route
+        _scratchPaths.Clear();
+        var r = new Route(nhObj != null ? new List<Nexthop>(0) : _scratchPaths)
         {
             Family = (byte)AF_INET, Table = cfg.Table, Dst = cfg.Dst, DstLen = cfg.DstLen, Tos = cfg.Tos,
             Protocol = cfg.Protocol, Scope = cfg.Scope, Type = cfg.Type, Flags = cfg.Flags,
@@ -187,6 +188,9 @@ public sealed partial class Ipv4Net
         return KErr.Ok;
     }
 
+    // results reused by the lookups whose result does not leave the call
+    private readonly FibResult _nhCheckRes = new(), _addrTypeRes = new();
+
     /// <summary>fib_check_nh_v4_gw.</summary>
     private KErr FibCheckNhV4Gw(Nexthop nh, uint table, byte scope)
     {
@@ -207,14 +211,15 @@ public sealed partial class Ipv4Net
         {
             Daddr = gw, Scope = (byte)Math.Max(scope + 1, RT_SCOPE_LINK), Oif = nh.Oif, Iif = 1, // LOOPBACK_IFINDEX
         };
-        var res = new FibResult();
+        var res = _nhCheckRes;
+        res.Clear();
         int err = -Errno.ENETUNREACH;
         FibTable? tbl = null;
         if (table != 0 && table != RT_TABLE_MAIN) tbl = GetTableExact(table);
         if (tbl != null) err = FibTableLookup(tbl, fl, res, FibLookupFlags.IgnoreLinkState | FibLookupFlags.NoRef);
         if (tbl == null || err != 0)
         {
-            res = new FibResult();
+            res.Clear();
             err = FibLookup(fl, res, FibLookupFlags.IgnoreLinkState);
         }
         if (err != 0) return new KErr(Errno.EINVAL, "Nexthop has invalid gateway");
@@ -251,8 +256,10 @@ public sealed partial class Ipv4Net
         if (t != null)
         {
             var fl = new FlowI4 { Daddr = addr };
-            var res = new FibResult();
+            var res = _addrTypeRes;
+            res.Clear();
             if (FibTableLookup(t, fl, res, FibLookupFlags.NoRef) == 0) ret = res.Type;
+            res.Clear();
         }
         return ret;
     }
@@ -298,15 +305,28 @@ public sealed partial class Ipv4Net
     /// <summary>The shared list equal to a fresh route's paths (taking a reference).</summary>
     private void InternPaths(Route r)
     {
-        if (r.Nh != null || r.Nexthops.Count == 0) return;
-        if (!_sharedPaths.TryGetValue(r.Nexthops, out var sp))
+        bool scratch = ReferenceEquals(r.Nexthops, _scratchPaths);
+        if (r.Nh != null || r.Nexthops.Count == 0)
         {
-            sp = new SharedPaths { Paths = r.Nexthops };
-            _sharedPaths.Add(r.Nexthops, sp);
+            if (scratch) r.Nexthops = new List<Nexthop>(0);
         }
-        sp.Refs++;
-        r.Nexthops = sp.Paths;
+        else
+        {
+            if (!_sharedPaths.TryGetValue(r.Nexthops, out var sp))
+            {
+                var own = scratch ? new List<Nexthop>(r.Nexthops) : r.Nexthops;
+                sp = new SharedPaths { Paths = own };
+                _sharedPaths.Add(own, sp);
+            }
+            sp.Refs++;
+            r.Nexthops = sp.Paths;
+        }
+        _scratchPaths.Clear();
     }
+
+    /// <summary>The list FibCreateInfo builds a route's paths in, until InternPaths swaps in the
+    /// shared (or a new) list: a route whose paths exist already allocates none.</summary>
+    private readonly List<Nexthop> _scratchPaths = new(8);
 
     /// <summary>Drops a route's reference to its shared paths.</summary>
     private void ReleasePaths(Route r)
@@ -532,12 +552,17 @@ public sealed partial class Ipv4Net
             if (e == -Errno.EAGAIN && GetTableExact(RT_TABLE_DEFAULT) is { } dflt) e = FibTableLookup(dflt, fl, res, flags);
             return e == -Errno.EAGAIN ? -Errno.ENETUNREACH : e;
         }
+        return FibRulesLookup(fl, res, flags);
+    }
+
+    /// <summary>fib4_rules lookup (apart, so the common path builds no closure).</summary>
+    private int FibRulesLookup(FlowI4 flow, FibResult res, FibLookupFlags flags)
+    {
         var rf = new RuleFlow
         {
-            Saddr = fl.Saddr, Daddr = fl.Daddr, Iif = fl.Iif, Oif = fl.Oif, Mark = fl.Mark, Tos = fl.Tos,
-            Proto = fl.Proto, Sport = fl.Sport, Dport = fl.Dport, Uid = fl.Uid ?? uint.MaxValue,
+            Saddr = flow.Saddr, Daddr = flow.Daddr, Iif = flow.Iif, Oif = flow.Oif, Mark = flow.Mark, Tos = flow.Tos,
+            Proto = flow.Proto, Sport = flow.Sport, Dport = flow.Dport, Uid = flow.Uid ?? uint.MaxValue,
         };
-        var flow = fl;
         int err = Rules.Lookup(rf, rule => Fib4RuleAction(rule, flow, res, flags), rule => Fib4RuleSuppress(rule, res), out var decided);
         res.Rule = decided;
         if (err == -Errno.ESRCH) err = -Errno.ENETUNREACH;
