@@ -35,27 +35,16 @@ static int64_t vk_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Poll (without consuming) until a frame is queued on fd or the spin budget is spent. */
-static void vk_spin_for_answer(struct vk_sock *s, int fd)
+/* Until when a blocking receive polls for the answer to a request just sent (0: not at all). */
+static int64_t vk_spin_deadline(struct vk_sock *s)
 {
     int64_t sent = __atomic_load_n(&s->sent_ns, __ATOMIC_RELAXED);
     if (sent == 0)
-        return;
+        return 0;
     int64_t now = vk_now_ns();
     if (now - sent > VK_SPIN_WINDOW_NS)
-        return;
-    int64_t end = now + VK_SPIN_NS;
-    int saved = errno;
-    for (;;) {
-        char b;
-        ssize_t r = libc_recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (r >= 0 || (errno != EAGAIN && errno != EINTR))
-            break;
-        if (vk_now_ns() >= end)
-            break;
-        sched_yield();
-    }
-    errno = saved;
+        return 0;
+    return now + VK_SPIN_NS;
 }
 
 /* Build [header] + iov. Returns the vector (stack or heap) or NULL with errno set. */
@@ -261,10 +250,11 @@ static ssize_t vk_recv_sock(struct vk_sock *s, int fd, struct msghdr *msg, int f
     /* A non-blocking receive right after a send must see the answers (errors, ACKs) that the
      * kernel would have queued synchronously inside that send (iproute2's rtnl_send_check). */
     int nonblocking = (kflags & MSG_DONTWAIT) || vk_fd_nonblocking(fd);
+    int64_t spin_until = 0;
     if (__atomic_load_n(&s->dirty, __ATOMIC_ACQUIRE) && nonblocking)
         vk_sock_sync(s);
     else if (!nonblocking)
-        vk_spin_for_answer(s, fd);
+        spin_until = vk_spin_deadline(s);
 
     struct vk_rx rx;
     struct iovec stack[VK_IOV_STACK + 1];
@@ -277,7 +267,21 @@ static ssize_t vk_recv_sock(struct vk_sock *s, int fd, struct msghdr *msg, int f
         memset(&m, 0, sizeof(m));
         m.msg_iov = v;
         m.msg_iovlen = msg->msg_iovlen + 1;
-        r = libc_recvmsg(fd, &m, kflags);
+        if (spin_until != 0) {
+            /* poll while the answer is on its way: the receive itself, not a wake-up */
+            int saved = errno;
+            r = libc_recvmsg(fd, &m, kflags | MSG_DONTWAIT);
+            if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+                if (vk_now_ns() >= spin_until)
+                    spin_until = 0;
+                else
+                    sched_yield();
+                errno = saved;
+                continue;
+            }
+        } else {
+            r = libc_recvmsg(fd, &m, kflags);
+        }
         if (r <= 0)
             break; /* error, or 0 = the daemon closed: EOF, as "EOF on netlink" */
         if (r < (ssize_t)sizeof(rx)) {
