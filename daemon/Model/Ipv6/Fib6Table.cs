@@ -154,14 +154,20 @@ public sealed class Fib6Table
     }
 
     /// <summary>Nodes covering <paramref name="addr"/>, most specific first (fib6_node_lookup and
-    /// fib6_backtrack; source-specific nodes are matched against <paramref name="src"/>).</summary>
-    public IEnumerable<Node> Matches(UInt128 addr, UInt128 src)
+    /// fib6_backtrack; source-specific nodes are not matched by source): the next node with a
+    /// prefix of at most <paramref name="plen"/> bits (start at 128), leaving <paramref name="plen"/>
+    /// below it for the next call; null when none is left.</summary>
+    public Node? NextMatch(UInt128 addr, ref int plen)
     {
-        for (int plen = 128; plen >= 0; plen--)
+        for (; plen >= 0; plen--)
         {
             if (!HasPlen(plen)) continue;
-            if (_nodes.TryGetValue(MakeKey(addr & Inet.Mask6(plen), (byte)plen, 0, 0), out var n)) yield return n;
+            if (_nodes.TryGetValue(MakeKey(addr & Inet.Mask6(plen), (byte)plen, 0, 0), out var n))
+            {
+                plen--;
+                return n;
+            }
         }
-        _ = src;
+        return null;
     }
 }

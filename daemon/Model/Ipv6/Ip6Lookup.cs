@@ -110,7 +110,8 @@ public sealed partial class Ipv6Net
     public Lookup6? Fib6TableLookup(Fib6Table tb, in FlowI6 fl, bool strictIface, bool ignoreLinkState)
     {
         long now = Net.Kernel.Clock.NowMs;
-        foreach (var node in tb.Matches(fl.Daddr, fl.Saddr))
+        int plen = 128;
+        while (tb.NextMatch(fl.Daddr, ref plen) is { } node)
         {
             var res = Rt6Select(node, fl.Oif, strictIface, ignoreLinkState, now);
             if (res != null) return res;
@@ -128,7 +129,7 @@ public sealed partial class Ipv6Net
         err = 0;
         if (!Rules.HasCustomRules)
         {
-            foreach (var id in new[] { (uint)RT_TABLE_LOCAL, (uint)RT_TABLE_MAIN })
+            foreach (var id in LocalThenMain)
             {
                 var tb = GetTable(id);
                 if (tb == null) continue;
@@ -137,13 +138,21 @@ public sealed partial class Ipv6Net
             }
             return null;
         }
+        return Fib6RulesLookup(fl, strictIface, out err);
+    }
+
+    private static readonly uint[] LocalThenMain = [RT_TABLE_LOCAL, RT_TABLE_MAIN];
+
+    /// <summary>The lookup through the rules (apart, so the common path builds no closure).</summary>
+    private Lookup6? Fib6RulesLookup(FlowI6 flow, bool strictIface, out int err)
+    {
+        err = 0;
         var rf = new RuleFlow
         {
-            Saddr = fl.Saddr, Daddr = fl.Daddr, Iif = fl.Iif, Oif = fl.Oif, Mark = fl.Mark, Proto = fl.Proto,
-            Sport = fl.Sport, Dport = fl.Dport, Uid = fl.Uid,
+            Saddr = flow.Saddr, Daddr = flow.Daddr, Iif = flow.Iif, Oif = flow.Oif, Mark = flow.Mark, Proto = flow.Proto,
+            Sport = flow.Sport, Dport = flow.Dport, Uid = flow.Uid,
         };
         Lookup6? found = null;
-        var flow = fl;
         int e = Rules.Lookup(rf, rule =>
         {
             switch (rule.Action)

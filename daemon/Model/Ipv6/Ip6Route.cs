@@ -34,15 +34,29 @@ public sealed partial class Ipv6Net
     /// <paramref name="strict"/>); <paramref name="skipDevCheck"/> accepts any device.</summary>
     public bool ChkAddr(UInt128 addr, NetDevice? dev, bool skipDevCheck = false, bool strict = false)
     {
-        foreach (var d in Net.Devices)
+        if (!_addrLst.TryGetValue(addr, out var chain)) return false;
+        foreach (var ifa in chain)
         {
-            var ifa = d.Ip6?.Find(addr);
-            if (ifa == null) continue;
+            if (ifa.Dev.Net != Net) continue;
             if ((ifa.Flags & IFA_F_TENTATIVE) != 0 && (ifa.Flags & IFA_F_OPTIMISTIC) == 0) continue;
             bool linkOrHost = ifa.Scope is RT_SCOPE_LINK or RT_SCOPE_HOST;
             if (dev == null || skipDevCheck || ifa.Dev == dev || !(linkOrHost || strict)) return true;
         }
         return false;
+    }
+
+    /// <summary>inet6_addr_lst: the namespace's addresses by value (every device).</summary>
+    private readonly Dictionary<UInt128, List<Inet6IfAddr>> _addrLst = new();
+
+    internal void AddrHashAdd(Inet6IfAddr ifa)
+    {
+        if (!_addrLst.TryGetValue(ifa.Addr, out var l)) _addrLst[ifa.Addr] = l = new List<Inet6IfAddr>(1);
+        l.Add(ifa);
+    }
+
+    internal void AddrHashRemove(Inet6IfAddr ifa)
+    {
+        if (_addrLst.TryGetValue(ifa.Addr, out var l) && l.Remove(ifa) && l.Count == 0) _addrLst.Remove(ifa.Addr);
     }
 
     // ---- creating a route --------------------------------------------------------------------
