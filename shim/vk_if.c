@@ -220,7 +220,10 @@ VK_EXPORT int ioctl(int fd, unsigned long request, ...)
     }
     if (vk_fd_is_emulated(fd) && (cmd == SIOCINQ || cmd == SIOCOUTQ))
         return vk_fail(ENOTTY); /* netlink_ioctl has neither (the unix socket would answer) */
-    return libc_ioctl(fd, request, arg);
+    int r = libc_ioctl(fd, request, arg);
+    if (r == 0 && cmd == FIONBIO && arg != NULL && vk_fd_is_emulated(fd))
+        vk_sock_note_nonblock(fd, *(int *)arg != 0);
+    return r;
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -12,44 +12,21 @@
 #include "vk_core.h"
 
 #include <fcntl.h>
+#include <time.h>
 #include <linux/netlink.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define VK_IOV_STACK 16   /* application iovecs handled without allocation */
+#define VK_NSFD_PER_FRAME 64 /* namespace handles sent with one data frame */
 #define VK_UIO_MAXIOV 1024 /* UIO_MAXIOV */
 
-/* A blocking receive that follows a send within VK_SPIN_WINDOW_NS polls for the answer during
- * at most VK_SPIN_NS before it sleeps: the kernel answers inside the send, the daemon a few
- * microseconds later, and waiting awake saves the wake-up of a sleeping receiver. */
-#define VK_SPIN_WINDOW_NS 1000000
-#define VK_SPIN_NS 50000
-
-static int64_t vk_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Until when a blocking receive polls for the answer to a request just sent (0: not at all). */
-static int64_t vk_spin_deadline(struct vk_sock *s)
-{
-    int64_t sent = __atomic_load_n(&s->sent_ns, __ATOMIC_RELAXED);
-    if (sent == 0)
-        return 0;
-    int64_t now = vk_now_ns();
-    if (now - sent > VK_SPIN_WINDOW_NS)
-        return 0;
-    return now + VK_SPIN_NS;
-}
-
-/* Build [header] + iov. Returns the vector (stack or heap) or NULL with errno set. */
-static struct iovec *vk_iov_prepend(struct iovec *stack, void *hdr, const struct iovec *iov,
-                                    size_t iovcnt)
+/* Build [header] [extra] + iov (extra only when extralen > 0; *outcnt = the vector's length).
+ * Returns the vector (stack, VK_IOV_STACK + 2 entries, or heap) or NULL with errno set. */
+static struct iovec *vk_iov_prepend(struct iovec *stack, void *hdr, void *extra, size_t extralen,
+                                    const struct iovec *iov, size_t iovcnt, size_t *outcnt)
 {
     if (iovcnt > VK_UIO_MAXIOV) {
         errno = EMSGSIZE; /* copy_msghdr_from_user */
@@ -61,16 +38,22 @@ static struct iovec *vk_iov_prepend(struct iovec *stack, void *hdr, const struct
     }
     struct iovec *v = stack;
     if (iovcnt > VK_IOV_STACK) {
-        v = malloc((iovcnt + 1) * sizeof(*v));
+        v = malloc((iovcnt + 2) * sizeof(*v));
         if (v == NULL) {
             errno = ENOMEM;
             return NULL;
         }
     }
-    v[0].iov_base = hdr;
-    v[0].iov_len = sizeof(struct vk_rx); /* == sizeof(struct vk_tx) */
+    size_t k = 0;
+    v[k].iov_base = hdr;
+    v[k++].iov_len = sizeof(struct vk_rx); /* == sizeof(struct vk_tx) */
+    if (extralen > 0) {
+        v[k].iov_base = extra;
+        v[k++].iov_len = extralen;
+    }
     if (iovcnt > 0)
-        memcpy(&v[1], iov, iovcnt * sizeof(*v));
+        memcpy(&v[k], iov, iovcnt * sizeof(*v));
+    *outcnt = k + iovcnt;
     return v;
 }
 
@@ -82,6 +65,21 @@ static void vk_iov_free(struct iovec *v, struct iovec *stack)
 
 /* ------------------------------------------------------------------------------------------ */
 /* Sending                                                                                      */
+
+int vk_send_oneway(int fd, uint32_t op, const void *a, size_t alen, const void *b, size_t blen)
+{
+    struct vk_tx tx = {.op = op};
+    struct iovec v[3] = {{&tx, sizeof(tx)}, {(void *)a, alen}, {(void *)b, blen}};
+    struct msghdr m = {.msg_iov = v, .msg_iovlen = 3};
+    int saved = errno;
+    ssize_t r;
+    do {
+        r = libc_sendmsg(fd, &m, MSG_NOSIGNAL);
+    } while (r < 0 && errno == EINTR);
+    int err = r < 0 ? -errno : 0;
+    errno = saved;
+    return err;
+}
 
 /* netlink_sendmsg, up to the point where the kernel would hand the skb to the protocol. */
 static ssize_t vk_send_sock(struct vk_sock *s, int fd, const struct iovec *iov, size_t iovcnt,
@@ -116,18 +114,31 @@ static ssize_t vk_send_sock(struct vk_sock *s, int fd, const struct iovec *iov, 
     if (len > (size_t)sndbuf - 32)
         return vk_fail(EMSGSIZE);
 
-    struct iovec stack[VK_IOV_STACK + 1];
-    struct iovec *v = vk_iov_prepend(stack, &tx, iov, iovcnt);
+    /* the process's namespace handles, for IFLA_NET_NS_FD / NETNSA_FD values in the request */
+    struct vk_nsfd nsfds[VK_NSFD_PER_FRAME];
+    int nn = vk_nsfd_any() ? vk_nsfd_collect(nsfds, VK_NSFD_PER_FRAME) : 0;
+    tx.nsfd_count = (uint32_t)nn;
+
+    struct iovec stack[VK_IOV_STACK + 2];
+    size_t vcnt;
+    struct iovec *v = vk_iov_prepend(stack, &tx, nsfds, (size_t)nn * sizeof(nsfds[0]), iov, iovcnt,
+                                     &vcnt);
     if (v == NULL)
         return -1;
-    struct msghdr m = {.msg_iov = v, .msg_iovlen = iovcnt + 1};
+    struct msghdr m = {.msg_iov = v, .msg_iovlen = vcnt};
     ssize_t r = libc_sendmsg(fd, &m, MSG_NOSIGNAL | (flags & MSG_DONTWAIT));
     vk_iov_free(v, stack);
     if (r < 0)
         return -1;
     /* Processing of what was just sent is now pending in the daemon. */
     __atomic_store_n(&s->dirty, 1, __ATOMIC_RELEASE);
-    __atomic_store_n(&s->sent_ns, vk_now_ns(), __ATOMIC_RELAXED);
+    /* netlink_sendmsg autobinds an unbound socket */
+    vk_lock();
+    if (!s->bound) {
+        s->bound = 1;
+        s->portid = s->auto_port;
+    }
+    vk_unlock();
     return (ssize_t)len;
 }
 
@@ -231,12 +242,28 @@ static void vk_put_cmsg(struct msghdr *msg, size_t *used, int level, int type, c
     *used += space < cap - *used ? space : cap - *used;
 }
 
-static int vk_fd_nonblocking(int fd)
+static int vk_fd_nonblocking(struct vk_sock *s, int fd)
 {
+    int known = __atomic_load_n(&s->nonblock, __ATOMIC_ACQUIRE);
+    if (known >= 0)
+        return known;
     int saved = errno;
     int fl = libc_fcntl(fd, F_GETFL);
     errno = saved;
-    return fl >= 0 && (fl & O_NONBLOCK);
+    int on = fl >= 0 && (fl & O_NONBLOCK);
+    __atomic_store_n(&s->nonblock, on, __ATOMIC_RELEASE);
+    return on;
+}
+
+/* How long a blocking receive right after a send polls before it sleeps: the daemon usually
+ * answers within microseconds, and not sleeping saves the wakeup on both sides. */
+#define VK_SPIN_NS 50000L
+
+static long vk_elapsed_ns(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec);
 }
 
 /* netlink_recvmsg. msg is the application's; flags its recv flags. */
@@ -249,16 +276,20 @@ static ssize_t vk_recv_sock(struct vk_sock *s, int fd, struct msghdr *msg, int f
 
     /* A non-blocking receive right after a send must see the answers (errors, ACKs) that the
      * kernel would have queued synchronously inside that send (iproute2's rtnl_send_check). */
-    int nonblocking = (kflags & MSG_DONTWAIT) || vk_fd_nonblocking(fd);
-    int64_t spin_until = 0;
-    if (__atomic_load_n(&s->dirty, __ATOMIC_ACQUIRE) && nonblocking)
+    int dirty = __atomic_load_n(&s->dirty, __ATOMIC_ACQUIRE);
+    int nonblocking = (kflags & MSG_DONTWAIT) || vk_fd_nonblocking(s, fd);
+    if (dirty && nonblocking)
         vk_sock_sync(s);
-    else if (!nonblocking)
-        spin_until = vk_spin_deadline(s);
+    /* a blocking receive waiting for the answer to a send: poll briefly first */
+    int spin = dirty && !nonblocking;
+    struct timespec t0;
+    if (spin)
+        clock_gettime(CLOCK_MONOTONIC, &t0);
 
     struct vk_rx rx;
-    struct iovec stack[VK_IOV_STACK + 1];
-    struct iovec *v = vk_iov_prepend(stack, &rx, msg->msg_iov, msg->msg_iovlen);
+    struct iovec stack[VK_IOV_STACK + 2];
+    size_t vcnt;
+    struct iovec *v = vk_iov_prepend(stack, &rx, NULL, 0, msg->msg_iov, msg->msg_iovlen, &vcnt);
     if (v == NULL)
         return -1;
     struct msghdr m;
@@ -266,21 +297,16 @@ static ssize_t vk_recv_sock(struct vk_sock *s, int fd, struct msghdr *msg, int f
     for (;;) {
         memset(&m, 0, sizeof(m));
         m.msg_iov = v;
-        m.msg_iovlen = msg->msg_iovlen + 1;
-        if (spin_until != 0) {
-            /* poll while the answer is on its way: the receive itself, not a wake-up */
-            int saved = errno;
-            r = libc_recvmsg(fd, &m, kflags | MSG_DONTWAIT);
-            if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
-                if (vk_now_ns() >= spin_until)
-                    spin_until = 0;
-                else
-                    sched_yield();
-                errno = saved;
-                continue;
-            }
-        } else {
-            r = libc_recvmsg(fd, &m, kflags);
+        m.msg_iovlen = vcnt;
+        int saved = errno;
+        r = libc_recvmsg(fd, &m, spin ? kflags | MSG_DONTWAIT : kflags);
+        if (r < 0 && spin && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            errno = saved;
+            if (vk_elapsed_ns(&t0) >= VK_SPIN_NS)
+                spin = 0; /* now sleep until the answer comes */
+            else
+                sched_yield(); /* the daemon may be waiting for this CPU */
+            continue;
         }
         if (r <= 0)
             break; /* error, or 0 = the daemon closed: EOF, as "EOF on netlink" */
@@ -310,8 +336,6 @@ static ssize_t vk_recv_sock(struct vk_sock *s, int fd, struct msghdr *msg, int f
     vk_iov_free(v, stack);
     if (r <= 0)
         return r;
-    /* the answer is here: later receives wait the ordinary way until the next send */
-    __atomic_store_n(&s->sent_ns, 0, __ATOMIC_RELAXED);
 
     msg->msg_flags = m.msg_flags & MSG_TRUNC;
     if (msg->msg_name != NULL) {

@@ -15,7 +15,8 @@ PREFIXES = ('NLMSG_', 'NLM_F_', 'NETLINK_', 'NLMSGERR_ATTR_', 'NLA_F_', 'RTM_', 
             'NDA_', 'NTF_', 'NUD_', 'NDTA_', 'NDTPA_', 'VETH_INFO_', 'BRIDGE_', 'MDBA_', 'FRA_', 'FR_ACT_', 'FIB_RULE_',
             'NHA_', 'NEXTHOP_GRP_', 'NETCONFA_', 'NETNSA_', 'IFF_', 'ARPHRD_', 'LWTUNNEL_', 'IFAL_', 'ETH_P_', 'SIOC',
             'PORT_', 'VXLAN_', 'IPVLAN_', 'BOND_', 'RTCF_', 'NDUSEROPT_', 'PREFIX_', 'IFAPROT_', 'BR_', 'GRE_',
-            'IPV4_DEVCONF_', 'DEVCONF_', 'RTF_', 'IP6_RT_PRIO_', 'RTMSG_')
+            'IPV4_DEVCONF_', 'DEVCONF_', 'RTF_', 'IP6_RT_PRIO_', 'RTMSG_',
+            'NL_ATTR_TYPE_', 'NL_POLICY_TYPE_ATTR_')
 PRELUDE = ['#include <sys/socket.h>', '#include <net/if.h>', '#include <stdio.h>', '#include <linux/if_arp.h>'] + \
           [f'#include <{h}>' for h in HEADERS if h not in ('linux/if.h', 'linux/if_arp.h')]
 

@@ -102,19 +102,21 @@ public sealed class NlWriter
         s[n] = 0;
     }
 
-    /// <summary>nla_put_64bit: pads with a <paramref name="padType"/> attribute so the payload is
-    /// 8-byte aligned, as the kernel does for 64-bit counters on 32-bit-unfriendly arches.</summary>
+    /// <summary>nla_put_u64_64bit. The kernel aligns a 64-bit payload with a <paramref name="padType"/>
+    /// attribute only where unaligned access is slow (nla_need_padding_for_64bit); x86_64 and arm64
+    /// have CONFIG_HAVE_EFFICIENT_UNALIGNED_ACCESS and never pad, so neither does VirtKernel (the
+    /// real kernel's messages hold no IFLA_PAD). The pad type is kept to read like the kernel call.</summary>
     public void PutU64Aligned(int type, ulong v, int padType)
     {
-        // payload starts at _len + 4: needs (_len + 4) % 8 == 0
-        if (((_len + Nl.AttrHdrLen) & 7) != 0) PutHeader(padType, 0);
+        _ = padType;
         PutU64(type, v);
     }
 
-    /// <summary>nla_put_64bit with an arbitrary payload (e.g. struct rtnl_link_stats64).</summary>
+    /// <summary>nla_reserve_64bit with an arbitrary payload (e.g. struct rtnl_link_stats64); no pad
+    /// attribute, as <see cref="PutU64Aligned"/>.</summary>
     public Span<byte> ReserveAligned64(int type, int len, int padType)
     {
-        if (((_len + Nl.AttrHdrLen) & 7) != 0) PutHeader(padType, 0);
+        _ = padType;
         var s = PutHeader(type, len);
         s.Clear();
         return s;

@@ -47,12 +47,15 @@ public sealed class Policy
     public NlaPolicy this[int type] => _entries[type];
 }
 
-/// <summary>The error a parse or a handler reports: -errno plus the extack message and the
-/// offset of the offending attribute, as NLMSGERR_ATTR_MSG / NLMSGERR_ATTR_OFFS carry them.</summary>
-public readonly record struct NlError(int Errno, string? Message = null, int BadAttrOffset = -1)
+/// <summary>The error a parse or a handler reports: -errno plus the extack message, the offset of
+/// the offending attribute and the policy it failed (NL_SET_ERR_MSG_ATTR_POL), as NLMSGERR_ATTR_MSG,
+/// NLMSGERR_ATTR_OFFS and NLMSGERR_ATTR_POLICY carry them. With <see cref="Errno"/> 0 and a message it
+/// is a warning: the kernel reports "bytes leftover after parsing attributes" even when it accepts.</summary>
+public readonly record struct NlError(int Errno, string? Message = null, int BadAttrOffset = -1, NlaPolicy? Policy = null)
 {
     public static readonly NlError Ok = new(0);
     public bool IsError => Errno != 0;
+    public bool IsWarning => Errno == 0 && Message != null;
 }
 
 /// <summary>tb[]: the attributes of a message by type, as offsets into the message.</summary>
@@ -74,6 +77,7 @@ public sealed class AttrTable
     }
 
     public int MaxType => _slot.Length - 1;
+
     public bool Has(int type) => (uint)type < (uint)_slot.Length && _slot[type] != 0;
     internal void Set(int type, int hdrOffset, int payloadOffset, int len)
     {
@@ -110,7 +114,8 @@ public sealed class AttrTable
     public string String(int type) => Get(type).String;
     public byte[] Bytes(int type) => Payload(type).ToArray();
 
-    /// <summary>nla_parse_nested on one of this table's attributes.</summary>
+    /// <summary>nla_parse_nested on one of this table's attributes. <paramref name="err"/> may be a
+    /// warning on success; the caller passes it to the extack where the kernel passes one.</summary>
     public AttrTable? ParseNested(int type, Policy policy, NlValidate validate, out NlError err)
     {
         return AttrParser.Parse(Message, Off(type), Len(type), policy, validate, out err);
@@ -147,12 +152,16 @@ public static class AttrParser
         return err.IsError ? null : tb;
     }
 
-    /// <summary>Validation without building a table (__nla_validate).</summary>
+    public const string LeftoverMessage = "bytes leftover after parsing attributes";
+
+    /// <summary>Validation without building a table (__nla_validate). Success may carry a warning
+    /// (<see cref="NlError.IsWarning"/>): bytes left over, here or in a nest.</summary>
     public static NlError Validate(ReadOnlySpan<byte> message, int start, int length, Policy policy,
         NlValidate validate, AttrTable? tb, int depth)
     {
         if (depth >= MaxPolicyRecursionDepth)
             return new NlError(Errno.EINVAL, "allowed policy recursion depth exceeded");
+        var warning = NlError.Ok;
         var it = new NlAttrIterator(message.Slice(start, length), start);
         while (it.MoveNext())
         {
@@ -166,11 +175,16 @@ public static class AttrParser
             }
             var e = ValidateNla(message, nla, policy, validate, depth);
             if (e.IsError) return e;
+            if (e.IsWarning) warning = e;
             tb?.Set(type, nla.Offset, nla.Offset + Nl.AttrHdrLen, nla.Length);
         }
-        if (it.Remaining > 0 && (validate & NlValidate.Trailing) != 0)
-            return new NlError(Errno.EINVAL, "bytes leftover after parsing attributes");
-        return NlError.Ok;
+        if (it.Remaining > 0)
+        {
+            // NL_SET_ERR_MSG even when the bytes are tolerated: the ACK then carries it as a warning
+            if ((validate & NlValidate.Trailing) != 0) return new NlError(Errno.EINVAL, LeftoverMessage);
+            warning = new NlError(0, LeftoverMessage);
+        }
+        return warning;
     }
 
     // lib/nlattr.c validate_nla()
@@ -183,10 +197,12 @@ public static class AttrParser
         int attrlen = nla.Length;
         int exact = ExactLen(pt.Type);
         int off = nla.Offset;
-        NlError Fail(int errno = Errno.ERANGE) => new(errno, "Attribute failed policy validation", off);
+        // out_err: NL_SET_ERR_MSG_ATTR_POL
+        NlError Fail(int errno = Errno.ERANGE) => new(errno, "Attribute failed policy validation", off, pt);
+        var warning = NlError.Ok;
 
         if (exact != 0 && attrlen != exact && (validate & NlValidate.StrictAttrs) != 0)
-            return new NlError(Errno.EINVAL, "invalid attribute length", nla.Offset);
+            return new NlError(Errno.EINVAL, "invalid attribute length", nla.Offset, pt);
 
         if ((validate & NlValidate.Nested) != 0)
         {
@@ -230,6 +246,7 @@ public static class AttrParser
                 {
                     var e = Validate(message, nla.Offset + Nl.AttrHdrLen, attrlen, pt.NestedPolicy, validate, null, depth + 1);
                     if (e.IsError) return e;
+                    warning = e;
                 }
                 break;
             case NlaType.NestedArray:
@@ -243,6 +260,7 @@ public static class AttrParser
                         var inner = it.Current;
                         var e = Validate(message, inner.Offset + Nl.AttrHdrLen, inner.Length, pt.NestedPolicy, validate, null, depth + 1);
                         if (e.IsError) return e;
+                        if (e.IsWarning) warning = e;
                     }
                 }
                 break;
@@ -254,7 +272,7 @@ public static class AttrParser
             case NlaType.SInt:
             case NlaType.UInt:
                 if (attrlen != 4 && attrlen != 8)
-                    return new NlError(Errno.EINVAL, "invalid attribute length", nla.Offset);
+                    return new NlError(Errno.EINVAL, "invalid attribute length", nla.Offset, pt);
                 break;
             default:
             {
@@ -263,6 +281,92 @@ public static class AttrParser
                 break;
             }
         }
-        return NlError.Ok;
+        return warning;
+    }
+}
+
+/// <summary>net/netlink/policy.c: how a policy entry is described to user space, as in the
+/// NLMSGERR_ATTR_POLICY of an extended ACK (netlink_policy_dump_write_attr without a dump state).</summary>
+public static class NlPolicyDump
+{
+    /// <summary>__netlink_policy_dump_write_attr: a nest of type <paramref name="nestType"/> holding
+    /// the NL_POLICY_TYPE_ATTR_* of <paramref name="pt"/>; false (nothing written) for the types the
+    /// kernel does not describe (NLA_UNSPEC, NLA_REJECT).</summary>
+    public static bool WriteAttr(NlWriter w, NlaPolicy pt, int nestType)
+    {
+        int type;
+        switch (pt.Type)
+        {
+            case NlaType.Unspec:
+            case NlaType.Reject:
+                return false;
+        }
+        int nest = w.BeginNest(nestType, nestedFlag: true);
+        switch (pt.Type)
+        {
+            case NlaType.Nested: type = Uapi.NL_ATTR_TYPE_NESTED; break;
+            case NlaType.NestedArray: type = Uapi.NL_ATTR_TYPE_NESTED_ARRAY; break;
+            case NlaType.U8:
+            case NlaType.U16:
+            case NlaType.U32:
+            case NlaType.U64:
+            case NlaType.UInt:
+            case NlaType.Msecs:
+            case NlaType.Be16:
+            case NlaType.Be32:
+            {
+                // nla_get_range_unsigned without a range: the type's whole span
+                (type, ulong max) = pt.Type switch
+                {
+                    NlaType.U8 => (Uapi.NL_ATTR_TYPE_U8, (ulong)byte.MaxValue),
+                    NlaType.U16 or NlaType.Be16 => (Uapi.NL_ATTR_TYPE_U16, (ulong)ushort.MaxValue),
+                    NlaType.U32 or NlaType.Be32 => (Uapi.NL_ATTR_TYPE_U32, (ulong)uint.MaxValue),
+                    NlaType.UInt => (Uapi.NL_ATTR_TYPE_UINT, ulong.MaxValue),
+                    _ => (Uapi.NL_ATTR_TYPE_U64, ulong.MaxValue),
+                };
+                w.PutU64Aligned(Uapi.NL_POLICY_TYPE_ATTR_MIN_VALUE_U, 0, Uapi.NL_POLICY_TYPE_ATTR_PAD);
+                w.PutU64Aligned(Uapi.NL_POLICY_TYPE_ATTR_MAX_VALUE_U, max, Uapi.NL_POLICY_TYPE_ATTR_PAD);
+                break;
+            }
+            case NlaType.S8:
+            case NlaType.S16:
+            case NlaType.S32:
+            case NlaType.S64:
+            case NlaType.SInt:
+            {
+                (type, long min, long max) = pt.Type switch
+                {
+                    NlaType.S8 => (Uapi.NL_ATTR_TYPE_S8, (long)sbyte.MinValue, (long)sbyte.MaxValue),
+                    NlaType.S16 => (Uapi.NL_ATTR_TYPE_S16, (long)short.MinValue, (long)short.MaxValue),
+                    NlaType.S32 => (Uapi.NL_ATTR_TYPE_S32, (long)int.MinValue, (long)int.MaxValue),
+                    NlaType.SInt => (Uapi.NL_ATTR_TYPE_SINT, long.MinValue, long.MaxValue),
+                    _ => (Uapi.NL_ATTR_TYPE_S64, long.MinValue, long.MaxValue),
+                };
+                w.PutU64Aligned(Uapi.NL_POLICY_TYPE_ATTR_MIN_VALUE_S, (ulong)min, Uapi.NL_POLICY_TYPE_ATTR_PAD);
+                w.PutU64Aligned(Uapi.NL_POLICY_TYPE_ATTR_MAX_VALUE_S, (ulong)max, Uapi.NL_POLICY_TYPE_ATTR_PAD);
+                break;
+            }
+            case NlaType.String:
+            case NlaType.NulString:
+            case NlaType.Binary:
+                type = pt.Type switch
+                {
+                    NlaType.String => Uapi.NL_ATTR_TYPE_STRING,
+                    NlaType.NulString => Uapi.NL_ATTR_TYPE_NUL_STRING,
+                    _ => Uapi.NL_ATTR_TYPE_BINARY,
+                };
+                if (pt.Len != 0) w.PutU32(Uapi.NL_POLICY_TYPE_ATTR_MAX_LENGTH, pt.Len);
+                break;
+            case NlaType.Flag:
+                type = Uapi.NL_ATTR_TYPE_FLAG;
+                break;
+            default:
+                // NLA_BITFIELD32 would need its valid-bits mask, which NlaPolicy does not hold
+                w.Truncate(nest);
+                return false;
+        }
+        w.PutU32(Uapi.NL_POLICY_TYPE_ATTR_TYPE, (uint)type);
+        w.EndNest(nest);
+        return true;
     }
 }

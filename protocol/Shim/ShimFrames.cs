@@ -46,28 +46,41 @@ public readonly record struct Hello(ushort Version, ConnKind Kind, int Pid, int 
     }
 }
 
-public enum TxOp : uint { Data = 1 }
+/// <summary>enum vk_tx_op: data, and the one-way socket calls (setsockopt, bind to the reserved port).</summary>
+public enum TxOp : uint { Data = 1, SetSockOpt = 2, Bind = 3 }
 
-/// <summary>struct vk_tx: client -> daemon frame header on a data connection.</summary>
-public readonly record struct TxHeader(TxOp Op, uint DstPid, uint DstGroups)
+/// <summary>struct vk_tx: client -> daemon frame header on a data connection, followed by
+/// <see cref="NsfdCount"/> struct vk_nsfd entries (the sender's open namespace handles) and then
+/// the netlink bytes.</summary>
+public readonly record struct TxHeader(TxOp Op, uint DstPid, uint DstGroups, uint NsfdCount = 0)
 {
     public const int Size = 16;
+    public const int NsfdSize = 8;
 
     public static bool TryRead(ReadOnlySpan<byte> b, out TxHeader h)
     {
         h = default;
         if (b.Length < Size) return false;
         h = new TxHeader((TxOp)BinaryPrimitives.ReadUInt32LittleEndian(b),
-            BinaryPrimitives.ReadUInt32LittleEndian(b[4..]), BinaryPrimitives.ReadUInt32LittleEndian(b[8..]));
-        return true;
+            BinaryPrimitives.ReadUInt32LittleEndian(b[4..]), BinaryPrimitives.ReadUInt32LittleEndian(b[8..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(b[12..]));
+        return h.NsfdCount <= (uint)((b.Length - Size) / NsfdSize);
     }
+
+    /// <summary>Where the netlink bytes start.</summary>
+    public int PayloadOffset => Size + (int)NsfdCount * NsfdSize;
+
+    /// <summary>The (fd, namespace id) pairs sent with the frame.</summary>
+    public static (int Fd, uint Netns) Nsfd(ReadOnlySpan<byte> frame, int i) =>
+        (BinaryPrimitives.ReadInt32LittleEndian(frame[(Size + i * NsfdSize)..]),
+         BinaryPrimitives.ReadUInt32LittleEndian(frame[(Size + i * NsfdSize + 4)..]));
 
     public void Write(Span<byte> b)
     {
         BinaryPrimitives.WriteUInt32LittleEndian(b, (uint)Op);
         BinaryPrimitives.WriteUInt32LittleEndian(b[4..], DstPid);
         BinaryPrimitives.WriteUInt32LittleEndian(b[8..], DstGroups);
-        BinaryPrimitives.WriteUInt32LittleEndian(b[12..], 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[12..], NsfdCount);
     }
 }
 
@@ -104,6 +117,20 @@ public enum CtlOp : uint
     Status = 12,
     /// <summary>sock 0; the daemon stops (vk stop); EPERM for users who may not change state.</summary>
     Shutdown = 13,
+    /// <summary>unshare(CLONE_NEWNET): ret = the new namespace id, now the caller's.</summary>
+    NetnsUnshare = 20,
+    /// <summary>setns: in {u32 netns}.</summary>
+    NetnsSetns = 21,
+    /// <summary>in {u64 st_dev, u64 st_ino}: ret = the namespace id of that handle, or -EINVAL.</summary>
+    NetnsResolve = 22,
+    /// <summary>in {u32 netns} + NAME: the namespace is bound to STATE/netns/NAME.</summary>
+    NetnsBind = 23,
+    /// <summary>in NAME: the name no longer holds the namespace.</summary>
+    NetnsUnbind = 24,
+    /// <summary>in {i32 pid}: ret = that process's namespace id, or -ESRCH.</summary>
+    NetnsOfPid = 25,
+    /// <summary>in {i32 pid}: the caller's new child is in the caller's namespace (unless already known).</summary>
+    NetnsChild = 26,
 }
 
 /// <summary>struct vk_ctl_req: a control request header. <see cref="Aux"/> is, for VK_CTL_IOCTL, the

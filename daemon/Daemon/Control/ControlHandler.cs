@@ -26,11 +26,12 @@ public sealed class ControlHandler
         _ioctl = new DevIoctl(engine);
     }
 
-    /// <summary>The namespace a client names in its hello ("" = the initial namespace).</summary>
-    public Net? ResolveNetns(string token) => token.Length == 0 ? _kernel.InitNet : null;
-
-    public byte[] Handle(uint uid, int pid, Net net, CtlRequest req, ReadOnlySpan<byte> p)
+    /// <summary>Answers one control call. <paramref name="newNet"/> is set when the call moved the
+    /// caller to another namespace (unshare, setns).</summary>
+    public byte[] Handle(uint uid, int pid, Net net, CtlRequest req, ReadOnlySpan<byte> p, out Net? newNet)
     {
+        newNet = null;
+        var ns = _server.NamespaceTable;
         NetlinkSock? sk = null;
         if (req.SockId != 0)
         {
@@ -110,6 +111,48 @@ public sealed class ControlHandler
             }
             case CtlOp.GetIfAddrs:
                 return IfAddrs.Build(net);
+            case CtlOp.NetnsUnshare:
+            {
+                if (!_engine.IsPrivileged(uid)) return Reply(-Errno.EPERM);
+                newNet = ns.Unshare(pid);
+                return Reply(newNet.Id);
+            }
+            case CtlOp.NetnsSetns:
+            {
+                if (p.Length < 4) return Reply(-Errno.EINVAL);
+                var target = _kernel.GetNet((int)BinaryPrimitives.ReadUInt32LittleEndian(p));
+                if (target == null || target.Dying) return Reply(-Errno.EINVAL);
+                ns.Enter(pid, target);
+                newNet = target;
+                return Reply(0);
+            }
+            case CtlOp.NetnsResolve:
+            {
+                if (p.Length < 16) return Reply(-Errno.EINVAL);
+                var n = ns.ByInode(BinaryPrimitives.ReadUInt64LittleEndian(p), BinaryPrimitives.ReadUInt64LittleEndian(p[8..]));
+                return Reply(n == null ? -Errno.EINVAL : n.Id);
+            }
+            case CtlOp.NetnsBind:
+            {
+                if (!_engine.IsPrivileged(uid)) return Reply(-Errno.EPERM);
+                if (p.Length < 5) return Reply(-Errno.EINVAL);
+                var target = _kernel.GetNet((int)BinaryPrimitives.ReadUInt32LittleEndian(p));
+                if (target == null || target.Dying) return Reply(-Errno.EINVAL);
+                return Reply(ns.Bind(target, Encoding.UTF8.GetString(p[4..])));
+            }
+            case CtlOp.NetnsUnbind:
+                if (!_engine.IsPrivileged(uid)) return Reply(-Errno.EPERM);
+                return Reply(ns.Unbind(Encoding.UTF8.GetString(p)));
+            case CtlOp.NetnsOfPid:
+            {
+                if (p.Length < 4) return Reply(-Errno.EINVAL);
+                int qpid = BinaryPrimitives.ReadInt32LittleEndian(p);
+                if (qpid <= 0 || !Directory.Exists($"/proc/{qpid}")) return Reply(-Errno.ESRCH);
+                return Reply(ns.NetOfPid(qpid).Id);
+            }
+            case CtlOp.NetnsChild:
+                if (p.Length < 4) return Reply(-Errno.EINVAL);
+                return Reply(ns.Child(pid, BinaryPrimitives.ReadInt32LittleEndian(p), net));
             case CtlOp.Status:
                 return CtlReply.Build(0, Encoding.UTF8.GetBytes(Status()));
             case CtlOp.Shutdown:
@@ -125,8 +168,11 @@ public sealed class ControlHandler
     {
         int devices = _kernel.Nets.Sum(n => n.DeviceCount);
         return $"pid {Environment.ProcessId}\nuptime {(int)(DateTime.UtcNow - _server.StartedAt).TotalSeconds}s\n" +
+               $"named namespaces {_server.NamespaceTable.NameCount}\n" +
                $"namespaces {_kernel.NetCount}\ndevices {devices}\nnetlink sockets {_engine.SocketCount}\n" +
-               $"connections {_server.ConnectionCount}\n";
+               $"connections {_server.ConnectionCount}\n" +
+               // live managed memory after a full collection: what the state really takes
+               $"managed heap {GC.GetTotalMemory(forceFullCollection: true) / 1024} KiB\n";
     }
 
     private static byte[] SockName(NetlinkSock sk)

@@ -24,19 +24,25 @@ public sealed class RtnlRequest
     public ushort Flags => Hdr.Flags;
     public bool Strict => Sock.StrictChk;
 
-    /// <summary>nlmsg_parse(_deprecated): the attributes after a fixed header of <paramref name="hdrLen"/> bytes.</summary>
+    /// <summary>nlmsg_parse(_deprecated): the attributes after a fixed header of <paramref name="hdrLen"/>
+    /// bytes. A warning of the parse (bytes left over) goes to the extack.</summary>
     public AttrTable? Parse(int hdrLen, Policy policy, NlValidate validate, out int err)
     {
         err = 0;
         if (PayloadLength < hdrLen)
         {
-            err = -Errno.EINVAL;
+            err = Ext.Fail(Errno.EINVAL, "Invalid header length");
             return null;
         }
         int start = NlMsgHdr.Size + Nl.Align(hdrLen);
         int len = Math.Max(0, (int)Hdr.Len - start);
         var tb = AttrParser.Parse(Msg, Math.Min(start, (int)Hdr.Len), len, policy, validate, out var e);
-        if (tb == null) err = Ext.Set(e);
+        if (tb == null)
+        {
+            err = Ext.Set(e);
+            return null;
+        }
+        if (e.IsWarning) Ext.Warn(e.Message!);
         return tb;
     }
 
@@ -53,31 +59,44 @@ public delegate int RtnlDoit(RtnlRequest req);
 /// writer it is given), or an error before any step when the request is invalid.</summary>
 public delegate IEnumerable<bool> RtnlDumpit(RtnlRequest req, NlWriter w, DumpState dump);
 
+/// <summary>enum rtnl_link_flags: how a handler is registered.</summary>
+[Flags]
+public enum RtnlFlags
+{
+    None = 0,
+    /// <summary>RTNL_FLAG_DUMP_SPLIT_NLM_DONE: NLMSG_DONE comes in a datagram of its own, never after
+    /// the last messages of the dump (old user space relies on it for link, IPv4 address and route dumps).</summary>
+    DumpSplitNlmDone = 1,
+}
+
 /// <summary>net/core/rtnetlink.c: the handler table keyed by (family, message type), the CAP_NET_ADMIN
 /// check for every non-GET request, and the dispatch of doit/dumpit.</summary>
 public sealed class Rtnetlink
 {
-    private readonly Dictionary<(int Family, int Type), (RtnlDoit? Doit, RtnlDumpit? Dumpit)> _handlers = new();
+    private readonly Dictionary<(int Family, int Type), (RtnlDoit? Doit, RtnlDumpit? Dumpit, RtnlFlags Flags)> _handlers = new();
 
     public Rtnetlink(NetlinkEngine engine)
     {
         Engine = engine;
         RtnlLinkHandlers.Register(this);
+        RtnlBridgeHandlers.Register(this);
         RtnlAddrHandlers.Register(this);
         RtnlRouteHandlers.Register(this);
         RtnlRuleHandlers.Register(this);
         RtnlNexthopHandlers.Register(this);
         RtnlNeighHandlers.Register(this);
+        RtnlNsidHandlers.Register(this);
+        RtnlNetconfHandlers.Register(this);
     }
 
     public NetlinkEngine Engine { get; }
 
     /// <summary>rtnl_register.</summary>
-    public void Register(int family, int msgtype, RtnlDoit? doit, RtnlDumpit? dumpit) =>
-        _handlers[(family, msgtype)] = (doit, dumpit);
+    public void Register(int family, int msgtype, RtnlDoit? doit, RtnlDumpit? dumpit, RtnlFlags flags = RtnlFlags.None) =>
+        _handlers[(family, msgtype)] = (doit, dumpit, flags);
 
     /// <summary>Message types this table knows at all (for EOPNOTSUPP vs silently ignored).</summary>
-    private (RtnlDoit? Doit, RtnlDumpit? Dumpit)? Lookup(int family, int type) =>
+    private (RtnlDoit? Doit, RtnlDumpit? Dumpit, RtnlFlags Flags)? Lookup(int family, int type) =>
         _handlers.TryGetValue((family, type), out var h) ? h : null;
 
     /// <summary>rtnetlink_rcv_msg.</summary>
@@ -85,41 +104,34 @@ public sealed class Rtnetlink
     {
         int type = hdr.Type;
         if (type > RTM_MAX) return -Errno.EOPNOTSUPP;
-        int kind = (type - RTM_BASE) & 3; // RTNL_KIND_NEW, DEL, GET, SET
-        if (kind != 2 && !sk.Privileged) return -Errno.EPERM;
-        // struct rtgenmsg: a message too short to carry a family is ignored
+        // struct rtgenmsg: a message too short to carry a family is ignored, before any permission check
         if (hdr.Len < NlMsgHdr.Size + 1) return 0;
         int family = msg.Span[NlMsgHdr.Size];
+        int kind = (type - RTM_BASE) & 3; // RTNL_KIND_NEW, DEL, GET, SET
+        if (kind != 2 && !sk.Privileged) return -Errno.EPERM;
 
+        // any of NLM_F_ROOT and NLM_F_MATCH asks for a dump: the kernel tests nlmsg_flags & NLM_F_DUMP
+        bool dump = kind == 2 && (hdr.Flags & NLM_F_DUMP) != 0;
+        // the family's handler, else the PF_UNSPEC one (rtnl_get_link)
         var h = Lookup(family, type);
-        if (h == null || (h.Value.Doit == null && !(kind == 2 && (hdr.Flags & NLM_F_DUMP) == NLM_F_DUMP)))
-        {
-            family = AF_UNSPEC;
-            h = Lookup(AF_UNSPEC, type);
-        }
-        if (h == null) return -Errno.EOPNOTSUPP;
+        if (dump ? h?.Dumpit == null : h?.Doit == null) h = Lookup(AF_UNSPEC, type);
+        if (dump ? h?.Dumpit == null : h?.Doit == null) return -Errno.EOPNOTSUPP;
 
         var req = new RtnlRequest { Engine = Engine, Sock = sk, Hdr = hdr, Msg = msg, Ext = ext };
         lock (Engine.Kernel.Lock)
         {
-            if (kind == 2 && (hdr.Flags & NLM_F_DUMP) == NLM_F_DUMP)
-            {
-                var dumpit = h.Value.Dumpit;
-                if (dumpit == null) return -Errno.EOPNOTSUPP;
-                return StartDump(req, dumpit);
-            }
-            var doit = h.Value.Doit;
-            if (doit == null) return -Errno.EOPNOTSUPP;
+            if (dump) return StartDump(req, h!.Value.Dumpit!, h.Value.Flags);
+            var doit = h!.Value.Doit!;
             Engine.Notifier.Begin(sk, hdr);
             try { return doit(req); }
             finally { Engine.Notifier.End(); }
         }
     }
 
-    private int StartDump(RtnlRequest req, RtnlDumpit dumpit)
+    private int StartDump(RtnlRequest req, RtnlDumpit dumpit, RtnlFlags flags)
     {
         var steps = DumpSteps(req, dumpit);
-        return Engine.StartDump(req.Sock, req.Hdr, steps, 0, null);
+        return Engine.StartDump(req.Sock, req.Hdr, steps, 0, null, (flags & RtnlFlags.DumpSplitNlmDone) != 0);
     }
 
     /// <summary>Runs a dump handler against the engine's current dump writer and state.</summary>

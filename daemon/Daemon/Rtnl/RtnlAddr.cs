@@ -40,12 +40,12 @@ public static class RtnlAddrHandlers
     {
         rtnl.Register(AF_INET, RTM_NEWADDR, NewAddr4, null);
         rtnl.Register(AF_INET, RTM_DELADDR, DelAddr4, null);
-        rtnl.Register(AF_INET, RTM_GETADDR, null, DumpAddr4);
+        rtnl.Register(AF_INET, RTM_GETADDR, null, DumpAddr4, RtnlFlags.DumpSplitNlmDone);
         rtnl.Register(AF_INET6, RTM_NEWADDR, NewAddr6, null);
         rtnl.Register(AF_INET6, RTM_DELADDR, DelAddr6, null);
         rtnl.Register(AF_INET6, RTM_GETADDR, GetAddr6, DumpAddr6);
         // rtnl_dump_all for RTM_GETADDR with AF_UNSPEC: every family in order
-        rtnl.Register(AF_UNSPEC, RTM_GETADDR, null, (req, w, d) => DumpAll(req, w, d, DumpAddr4, DumpAddr6));
+        rtnl.Register(AF_UNSPEC, RTM_GETADDR, null, (req, w, d) => DumpAll(req, w, d, DumpAddr4, DumpAddr6), RtnlFlags.DumpSplitNlmDone);
     }
 
     public static IEnumerable<bool> DumpAll(RtnlRequest req, NlWriter w, DumpState d, params RtnlDumpit[] families)
@@ -108,53 +108,71 @@ public static class RtnlAddrHandlers
         return 0;
     }
 
-    /// <summary>inet_valid_dump_ifaddr_req (strict checking).</summary>
-    private static int ValidDumpReq(RtnlRequest req, out int ifindex)
+    /// <summary>inet_valid_dump_ifaddr_req / inet6_valid_dump_ifaddr_req (strict checking): the
+    /// device filter and the target namespace (IFA_TARGET_NETNSID); <paramref name="mod"/> is the
+    /// module prefix of the extack messages.</summary>
+    private static (int Ifindex, Net Net, int Netnsid) ValidDumpReq(RtnlRequest req, string mod, Policy policy)
     {
-        ifindex = 0;
         if (req.PayloadLength < IfAddrMsg.Size)
-            throw new RtnlDumpError(Errno.EINVAL, "ipv4: Invalid header for address dump request");
+            throw new RtnlDumpError(Errno.EINVAL, mod + "Invalid header for address dump request");
         var ifm = IfAddrMsg.Read(req.Payload);
         if (ifm.PrefixLen != 0 || ifm.Flags != 0 || ifm.Scope != 0)
-            throw new RtnlDumpError(Errno.EINVAL, "ipv4: Invalid values in header for address dump request");
-        ifindex = (int)ifm.Index;
-        var tb = req.Parse(IfAddrMsg.Size, Ipv4Policy, NlValidate.DeprecatedStrict, out int err);
+            throw new RtnlDumpError(Errno.EINVAL, mod + "Invalid values in header for address dump request");
+        var tb = req.Parse(IfAddrMsg.Size, policy, NlValidate.DeprecatedStrict, out int err);
         if (tb == null) throw new RtnlDumpError(-err, req.Ext.Message);
+        var net = req.Net;
+        int netnsid = -1;
         for (int i = 0; i <= IFA_MAX; i++)
         {
             if (!tb.Has(i)) continue;
-            if (i == IFA_TARGET_NETNSID)
-                throw new RtnlDumpError(Errno.EINVAL, "ipv4: Invalid target network namespace id");
-            throw new RtnlDumpError(Errno.EINVAL, "ipv4: Unsupported attribute in dump request");
+            if (i != IFA_TARGET_NETNSID) throw new RtnlDumpError(Errno.EINVAL, mod + "Unsupported attribute in dump request");
+            netnsid = tb.S32(i);
+            net = RtnlNetns.ById(req.Net, netnsid) ?? throw new RtnlDumpError(Errno.EINVAL, mod + "Invalid target network namespace id");
         }
-        return 0;
+        return ((int)ifm.Index, net, netnsid);
     }
 
-    /// <summary>inet_dump_ifaddr.</summary>
-    private static IEnumerable<bool> DumpAddr4(RtnlRequest req, NlWriter w, DumpState d)
+    /// <summary>inet_dump_ifaddr / inet6_dump_addr: the addresses of every device (or the one the
+    /// strict request names), in device order, each device's list in its order.</summary>
+    private static IEnumerable<bool> DumpAddrs(RtnlRequest req, NlWriter w, DumpState d, string mod, Policy policy,
+        Func<NetDevice, IEnumerable<IfAddr>?> addrs, Action<NlWriter, IfAddr, Kernel, int, int> fill)
     {
-        int ifindex = 0;
+        int ifindex = 0, netnsid = -1;
         int flags = NLM_F_MULTI;
+        var net = req.Net;
         if (req.Strict)
         {
-            ValidDumpReq(req, out ifindex);
-            if (ifindex != 0) flags |= NLM_F_DUMP_FILTERED;
+            (ifindex, net, netnsid) = ValidDumpReq(req, mod, policy);
+            if (ifindex != 0)
+            {
+                flags |= NLM_F_DUMP_FILTERED;
+                d.AnswerFlagsOverride |= (ushort)NLM_F_DUMP_FILTERED;
+            }
         }
-        var net = req.Net;
-        IEnumerable<NetDevice> devs = ifindex != 0
-            ? (net.GetDevice(ifindex) is { } one ? [one] : [])
-            : net.Devices.ToArray();
+        IEnumerable<NetDevice> devs;
+        if (ifindex != 0)
+            devs = net.GetDevice(ifindex) is { } one ? [one] : throw new RtnlDumpError(Errno.ENODEV, null);
+        else devs = net.Devices.ToArray();
         foreach (var dev in devs)
         {
-            if (dev.Ip4 == null) continue;
-            foreach (var ifa in dev.Ip4.Addrs.ToArray())
+            var list = addrs(dev);
+            if (list == null) continue;
+            foreach (var ifa in list.ToArray())
             {
                 if (ifa.Dead) continue;
-                FillIfaddr4(w, ifa, net.Kernel, RTM_NEWADDR, req.Sock.PortId, req.Hdr.Seq, flags);
+                fill(w, ifa, net.Kernel, flags, netnsid);
                 yield return true;
             }
         }
     }
+
+    private static IEnumerable<bool> DumpAddr4(RtnlRequest req, NlWriter w, DumpState d) =>
+        DumpAddrs(req, w, d, "ipv4: ", Ipv4Policy, dev => dev.Ip4?.Addrs,
+            (w, a, k, flags, nsid) => FillIfaddr4(w, (InIfAddr)a, k, RTM_NEWADDR, req.Sock.PortId, req.Hdr.Seq, flags, nsid));
+
+    private static IEnumerable<bool> DumpAddr6(RtnlRequest req, NlWriter w, DumpState d) =>
+        DumpAddrs(req, w, d, "ipv6: ", Ipv6Policy, dev => dev.Ip6?.Addrs,
+            (w, a, k, flags, nsid) => FillIfaddr6(w, (Inet6IfAddr)a, k, RTM_NEWADDR, req.Sock.PortId, req.Hdr.Seq, flags, nsid));
 
     /// <summary>cstamp_delta: hundredths of a second since boot.</summary>
     private static uint CstampDelta(Kernel k, long ms) => (uint)(ms / 10);
@@ -184,7 +202,7 @@ public static class RtnlAddrHandlers
     }
 
     /// <summary>inet_fill_ifaddr.</summary>
-    public static void FillIfaddr4(NlWriter w, InIfAddr ifa, Kernel k, int type, uint pid, uint seq, int flags)
+    public static void FillIfaddr4(NlWriter w, InIfAddr ifa, Kernel k, int type, uint pid, uint seq, int flags, int netnsid = -1)
     {
         int start = w.BeginMessage(type, flags, seq, pid);
         new IfAddrMsg
@@ -192,6 +210,7 @@ public static class RtnlAddrHandlers
             Family = (byte)AF_INET, PrefixLen = ifa.PrefixLen, Flags = (byte)ifa.Flags, Scope = ifa.Scope,
             Index = (uint)ifa.Dev.Ifindex,
         }.Write(w.Reserve(IfAddrMsg.Size));
+        if (netnsid >= 0) w.PutS32(IFA_TARGET_NETNSID, netnsid);
         var (preferred, valid) = Lifetimes(k, ifa, false);
         if (ifa.Address != 0) w.PutBe32(IFA_ADDRESS, ifa.Address);
         if (ifa.Local != 0) w.PutBe32(IFA_LOCAL, ifa.Local);
@@ -295,43 +314,8 @@ public static class RtnlAddrHandlers
         return 0;
     }
 
-    /// <summary>inet6_dump_addr (unicast addresses).</summary>
-    private static IEnumerable<bool> DumpAddr6(RtnlRequest req, NlWriter w, DumpState d)
-    {
-        int ifindex = 0;
-        int flags = NLM_F_MULTI;
-        if (req.Strict)
-        {
-            if (req.PayloadLength < IfAddrMsg.Size)
-                throw new RtnlDumpError(Errno.EINVAL, "ipv6: Invalid header for address dump request");
-            var ifm = IfAddrMsg.Read(req.Payload);
-            if (ifm.PrefixLen != 0 || ifm.Flags != 0 || ifm.Scope != 0)
-                throw new RtnlDumpError(Errno.EINVAL, "ipv6: Invalid values in header for address dump request");
-            ifindex = (int)ifm.Index;
-            var tb = req.Parse(IfAddrMsg.Size, Ipv6Policy, NlValidate.DeprecatedStrict, out int err);
-            if (tb == null) throw new RtnlDumpError(-err, req.Ext.Message);
-            for (int i = 0; i <= IFA_MAX; i++)
-                if (tb.Has(i)) throw new RtnlDumpError(Errno.EINVAL, "ipv6: Unsupported attribute in dump request");
-            if (ifindex != 0) flags |= NLM_F_DUMP_FILTERED;
-        }
-        var net = req.Net;
-        IEnumerable<NetDevice> devs = ifindex != 0
-            ? (net.GetDevice(ifindex) is { } one ? [one] : [])
-            : net.Devices.ToArray();
-        foreach (var dev in devs)
-        {
-            if (dev.Ip6 == null) continue;
-            foreach (var ifa in dev.Ip6.Addrs.ToArray())
-            {
-                if (ifa.Dead) continue;
-                FillIfaddr6(w, ifa, net.Kernel, RTM_NEWADDR, req.Sock.PortId, req.Hdr.Seq, flags);
-                yield return true;
-            }
-        }
-    }
-
     /// <summary>inet6_fill_ifaddr.</summary>
-    public static void FillIfaddr6(NlWriter w, Inet6IfAddr ifa, Kernel k, int type, uint pid, uint seq, int flags)
+    public static void FillIfaddr6(NlWriter w, Inet6IfAddr ifa, Kernel k, int type, uint pid, uint seq, int flags, int netnsid = -1)
     {
         int start = w.BeginMessage(type, flags, seq, pid);
         new IfAddrMsg
@@ -339,6 +323,7 @@ public static class RtnlAddrHandlers
             Family = (byte)AF_INET6, PrefixLen = ifa.PrefixLen, Flags = (byte)ifa.Flags, Scope = ifa.Scope,
             Index = (uint)ifa.Dev.Ifindex,
         }.Write(w.Reserve(IfAddrMsg.Size));
+        if (netnsid >= 0) w.PutS32(IFA_TARGET_NETNSID, netnsid);
         var (preferred, valid) = Lifetimes(k, ifa, true);
         Span<byte> a = stackalloc byte[16];
         if (ifa.PeerAddr != UInt128.Zero)

@@ -15,7 +15,7 @@ public static class RtnlLinkHandlers
     private const int DoSetlinkModified = 1, DoSetlinkNotify = 3;
 
     /// <summary>ifla_policy.</summary>
-    public static readonly Policy IflaPolicy = new(IFLA_MAX,
+    public static readonly Policy IflaPolicy = new(IFLA_MAX_6_18,
         ((ushort)IFLA_IFNAME, new NlaPolicy(NlaType.String, IFNAMSIZ - 1)),
         ((ushort)IFLA_ADDRESS, new NlaPolicy(NlaType.Binary, MaxAddrLen)),
         ((ushort)IFLA_BROADCAST, new NlaPolicy(NlaType.Binary, MaxAddrLen)),
@@ -64,7 +64,15 @@ public static class RtnlLinkHandlers
         ((ushort)IFLA_GRO_MAX_SIZE, new NlaPolicy(NlaType.U32)),
         ((ushort)IFLA_TSO_MAX_SIZE, new NlaPolicy(NlaType.Reject)),
         ((ushort)IFLA_TSO_MAX_SEGS, new NlaPolicy(NlaType.Reject)),
-        ((ushort)IFLA_ALLMULTI, new NlaPolicy(NlaType.Reject)));
+        ((ushort)IFLA_ALLMULTI, new NlaPolicy(NlaType.Reject)),
+        ((ushort)IFLA_DEVLINK_PORT, new NlaPolicy(NlaType.Reject)),
+        ((ushort)IFLA_GSO_IPV4_MAX_SIZE, new NlaPolicy(NlaType.U32)),
+        ((ushort)IFLA_GRO_IPV4_MAX_SIZE, new NlaPolicy(NlaType.U32)),
+        ((ushort)IFLA_DPLL_PIN, new NlaPolicy(NlaType.Reject)),
+        ((ushort)IFLA_MAX_PACING_OFFLOAD_HORIZON, new NlaPolicy(NlaType.Reject)),
+        ((ushort)IFLA_NETNS_IMMUTABLE, new NlaPolicy(NlaType.Reject)),
+        ((ushort)IFLA_HEADROOM, new NlaPolicy(NlaType.Reject)),
+        ((ushort)IFLA_TAILROOM, new NlaPolicy(NlaType.Reject)));
 
     /// <summary>ifla_info_policy.</summary>
     private static readonly Policy InfoPolicy = new(IFLA_INFO_MAX,
@@ -78,6 +86,12 @@ public static class RtnlLinkHandlers
         ((ushort)IFLA_INET6_ADDR_GEN_MODE, new NlaPolicy(NlaType.U8)),
         ((ushort)IFLA_INET6_TOKEN, new NlaPolicy(NlaType.Unspec, 16)));
 
+    /// <summary>The IFLA_PROTO_DOWN_REASON nest (the kernel parses it without a policy; the u32
+    /// entries here keep a short attribute from being read past its end).</summary>
+    private static readonly Policy ProtoDownReasonPolicy = new(IFLA_PROTO_DOWN_REASON_MAX,
+        ((ushort)IFLA_PROTO_DOWN_REASON_MASK, new NlaPolicy(NlaType.U32)),
+        ((ushort)IFLA_PROTO_DOWN_REASON_VALUE, new NlaPolicy(NlaType.U32)));
+
     /// <summary>ifla_prop_list policy (altnames).</summary>
     private static readonly Policy PropListPolicy = new(IFLA_MAX,
         ((ushort)IFLA_ALT_IFNAME, new NlaPolicy(NlaType.String, ALTIFNAMSIZ - 1)));
@@ -87,7 +101,7 @@ public static class RtnlLinkHandlers
         rtnl.Register(AF_UNSPEC, RTM_NEWLINK, NewLink, null);
         rtnl.Register(AF_UNSPEC, RTM_SETLINK, SetLink, null);
         rtnl.Register(AF_UNSPEC, RTM_DELLINK, DelLink, null);
-        rtnl.Register(AF_UNSPEC, RTM_GETLINK, GetLink, DumpLinks);
+        rtnl.Register(AF_UNSPEC, RTM_GETLINK, GetLink, DumpLinks, RtnlFlags.DumpSplitNlmDone);
         rtnl.Register(AF_UNSPEC, RTM_NEWLINKPROP, NewLinkProp, null);
         rtnl.Register(AF_UNSPEC, RTM_DELLINKPROP, DelLinkProp, null);
     }
@@ -128,7 +142,8 @@ public static class RtnlLinkHandlers
                 if (af.Type == AF_INET6)
                 {
                     var t = AttrParser.Parse(req.Msg, af.Offset + Nl.AttrHdrLen, af.Length, Inet6AfPolicy, NlValidate.Liberal, out var e);
-                    if (t == null) return req.Ext.Set(e);
+                    int perr = req.Ext.Set(e); // an error, or the warning of leftover bytes
+                    if (t == null) return perr;
                     if (t.Has(IFLA_INET6_ADDR_GEN_MODE)) c.AddrGenMode = t.U8(IFLA_INET6_ADDR_GEN_MODE);
                     if (t.Has(IFLA_INET6_TOKEN)) c.Ipv6Token = Inet.V6(t.Payload(IFLA_INET6_TOKEN));
                     if (!t.Has(IFLA_INET6_ADDR_GEN_MODE) && !t.Has(IFLA_INET6_TOKEN)) return -Errno.EINVAL;
@@ -191,8 +206,9 @@ public static class RtnlLinkHandlers
         AttrTable? linkinfo = null;
         if (tb.Has(IFLA_LINKINFO))
         {
+            // rtnl_newlink parses IFLA_LINKINFO without an extack: a bad nest gets a bare errno
             linkinfo = tb.ParseNested(IFLA_LINKINFO, InfoPolicy, NlValidate.Liberal, out var e);
-            if (linkinfo == null) return req.Ext.Set(e);
+            if (linkinfo == null) return -e.Errno;
         }
         RtnlLinkKind? kind = null;
         string kindName = "";
@@ -204,8 +220,10 @@ public static class RtnlLinkHandlers
         AttrTable? data = null;
         if (kind?.DataPolicy != null && linkinfo!.Has(IFLA_INFO_DATA))
         {
+            // ops->maxtype with IFLA_INFO_DATA: nla_parse_nested_deprecated
             data = linkinfo.ParseNested(IFLA_INFO_DATA, kind.DataPolicy, NlValidate.Liberal, out var e);
-            if (data == null) return req.Ext.Set(e);
+            err = req.Ext.Set(e); // an error, or the warning of leftover bytes
+            if (data == null) return err;
         }
         object? kindConfig = null;
         if (kind != null)
@@ -216,25 +234,35 @@ public static class RtnlLinkHandlers
 
         if (dev != null)
         {
+            // rtnl_changelink
             if ((req.Flags & NLM_F_EXCL) != 0) return -Errno.EEXIST;
             if ((req.Flags & NLM_F_REPLACE) != 0) return -Errno.EOPNOTSUPP;
             int status = 0;
             if (linkinfo != null && linkinfo.Has(IFLA_INFO_DATA))
             {
-                if (kind == null || kind.Ops != dev.Ops || kindConfig == null) return -Errno.EOPNOTSUPP;
-                var ke = dev.Ops.ChangeLink(dev, kindConfig);
+                if (kind == null || kind.Ops != dev.Ops || !dev.Ops.HasChangeLink) return -Errno.EOPNOTSUPP;
+                var ke = kindConfig == null ? KErr.Ok : dev.Ops.ChangeLink(dev, kindConfig);
                 if (ke.Failed) return req.Ext.Set(ke);
                 status |= DoSetlinkNotify;
             }
             if (linkinfo != null && linkinfo.Has(IFLA_INFO_SLAVE_DATA))
             {
                 var master = dev.Master;
-                var mkind = master?.Ops.Kind is string mk ? RtnlLinkKind.Get(mk) : null;
-                if (master == null || mkind?.SlavePolicy == null) return -Errno.EOPNOTSUPP;
-                var sdata = linkinfo.ParseNested(IFLA_INFO_SLAVE_DATA, mkind.SlavePolicy, NlValidate.Liberal, out var e);
-                if (sdata == null) return req.Ext.Set(e);
-                err = mkind.SlaveChangeLink(req, master, dev, sdata);
+                var mkind = master != null ? RtnlLinkKind.Of(master) : null;
+                if (master == null || mkind == null || !master.Ops.HasSlaveChangeLink) return -Errno.EOPNOTSUPP;
+                AttrTable? sdata = null;
+                if (mkind.SlavePolicy != null)
+                {
+                    sdata = linkinfo.ParseNested(IFLA_INFO_SLAVE_DATA, mkind.SlavePolicy, NlValidate.Liberal, out var e);
+                    if (sdata == null) return req.Ext.Set(e);
+                }
+                err = mkind.DecodeSlave(req, sdata, out var slaveConfig);
                 if (err < 0) return err;
+                if (slaveConfig != null)
+                {
+                    var ke = master.Ops.SlaveChangeLink(master, dev, slaveConfig);
+                    if (ke.Failed) return req.Ext.Set(ke);
+                }
                 status |= DoSetlinkNotify;
             }
             return DoSetlink(req, dev, ifm, tb, status);
@@ -258,8 +286,7 @@ public static class RtnlLinkHandlers
         int err = DecodeCommon(req, tb, cfg);
         if (err < 0) return err;
         var destNet = cfg.TargetNet ?? req.Net;
-        if (cfg.TargetNet != null && cfg.TargetNet != req.Net)
-            return req.Ext.Fail(Errno.EOPNOTSUPP, "Creating a device in another namespace is not supported yet");
+        cfg.SourceNet = req.Net;
         var (dev, ke) = destNet.RtnlNewLink(kind.Ops, cfg, kindConfig);
         if (ke.Failed) return req.Ext.Set(ke, ke.Msg != null && ke.Msg.StartsWith("mtu") ? tb.OffsetOf(IFLA_MTU) : -1);
         _ = dev;
@@ -297,8 +324,11 @@ public static class RtnlLinkHandlers
         {
             if (cfg.TargetNet != null && cfg.TargetNet != net)
             {
-                err = req.Ext.Fail(Errno.EOPNOTSUPP, "Moving a device to another namespace is not supported yet");
-                return err;
+                int newIndex = tb.Has(IFLA_NEW_IFINDEX) ? tb.S32(IFLA_NEW_IFINDEX) : 0;
+                ke = net.DevChangeNetNamespace(dev, cfg.TargetNet, ifname, newIndex);
+                if (ke.Failed) return err = req.Ext.Set(ke);
+                net = dev.Net;
+                status |= DoSetlinkModified;
             }
             if (cfg.Address != null)
             {
@@ -349,8 +379,9 @@ public static class RtnlLinkHandlers
             if (cfg.Carrier is byte carrier)
             {
                 // dev_change_carrier: only drivers with ndo_change_carrier (dummy) support it
-                if (dev.Ops.Kind != "dummy") return err = -Errno.EOPNOTSUPP;
-                if (carrier != 0) net.NetifCarrierOn(dev); else net.NetifCarrierOff(dev);
+                if (!dev.Ops.HasChangeCarrier) return err = -Errno.EOPNOTSUPP;
+                ke = dev.Ops.ChangeCarrier(dev, carrier != 0);
+                if (ke.Failed) return err = req.Ext.Set(ke);
                 status |= DoSetlinkModified;
             }
             if (cfg.TxQueueLen is uint q)
@@ -386,9 +417,20 @@ public static class RtnlLinkHandlers
                     status |= DoSetlinkNotify;
                 }
             }
-            if (cfg.ProtoDown is bool pd)
+            if (tb.Has(IFLA_PROTO_DOWN) || tb.Has(IFLA_PROTO_DOWN_REASON))
             {
-                dev.ProtoDown = pd;
+                (uint, uint?)? reason = null;
+                if (tb.Has(IFLA_PROTO_DOWN_REASON))
+                {
+                    var pdr = tb.ParseNested(IFLA_PROTO_DOWN_REASON, ProtoDownReasonPolicy, NlValidate.Liberal, out var e);
+                    if (pdr == null) return err = req.Ext.Set(e);
+                    if (!pdr.Has(IFLA_PROTO_DOWN_REASON_VALUE))
+                        return err = req.Ext.Fail(Errno.EINVAL, "Invalid protodown reason value");
+                    reason = (pdr.U32(IFLA_PROTO_DOWN_REASON_VALUE),
+                        pdr.Has(IFLA_PROTO_DOWN_REASON_MASK) ? pdr.U32(IFLA_PROTO_DOWN_REASON_MASK) : null);
+                }
+                ke = net.DoSetProtoDown(dev, cfg.ProtoDown, reason);
+                if (ke.Failed) return err = req.Ext.Set(ke);
                 status |= DoSetlinkNotify;
             }
             err = 0;
@@ -417,7 +459,8 @@ public static class RtnlLinkHandlers
                 {
                     if (dev.Ip6 == null) return -Errno.EAFNOSUPPORT;
                     var t = AttrParser.Parse(req.Msg, af.Offset + Nl.AttrHdrLen, af.Length, Inet6AfPolicy, NlValidate.Liberal, out var e);
-                    if (t == null) return req.Ext.Set(e);
+                    int perr = req.Ext.Set(e); // an error, or the warning of leftover bytes
+                    if (t == null) return perr;
                     if (!t.Has(IFLA_INET6_TOKEN) && !t.Has(IFLA_INET6_ADDR_GEN_MODE)) return -Errno.EINVAL;
                     if (t.Has(IFLA_INET6_ADDR_GEN_MODE))
                     {
@@ -529,7 +572,7 @@ public static class RtnlLinkHandlers
                 return req.Ext.Fail(Errno.EINVAL, "Invalid values in header for get link request");
             tb = req.Parse(IfInfoMsg.Size, IflaPolicy, NlValidate.DeprecatedStrict, out err);
             if (tb == null) return err;
-            for (int i = 0; i <= IFLA_MAX; i++)
+            for (int i = 0; i <= IFLA_MAX_6_18; i++)
             {
                 if (!tb.Has(i)) continue;
                 if (i is not (IFLA_IFNAME or IFLA_ALT_IFNAME or IFLA_EXT_MASK or IFLA_TARGET_NETNSID))
@@ -560,7 +603,6 @@ public static class RtnlLinkHandlers
         uint extMask = 0;
         int masterIdx = 0;
         string? kindFilter = null;
-        bool kindFilterSet = false;
         int flags = NLM_F_MULTI;
         var tb = ValidDumpIfinfoReq(req, out int err);
         if (err < 0)
@@ -569,7 +611,7 @@ public static class RtnlLinkHandlers
         }
         else if (tb != null)
         {
-            for (int i = 0; i <= IFLA_MAX; i++)
+            for (int i = 0; i <= IFLA_MAX_6_18; i++)
             {
                 if (!tb.Has(i)) continue;
                 switch (i)
@@ -579,9 +621,13 @@ public static class RtnlLinkHandlers
                     case IFLA_EXT_MASK: extMask = tb.U32(i); break;
                     case IFLA_MASTER: masterIdx = (int)tb.U32(i); break;
                     case IFLA_LINKINFO:
-                        kindFilterSet = true;
+                        // linkinfo_to_kind_ops: a kind this kernel does not know filters nothing
                         var li = tb.ParseNested(i, InfoPolicy, NlValidate.Liberal, out _);
-                        kindFilter = li != null && li.Has(IFLA_INFO_KIND) ? li.String(IFLA_INFO_KIND) : null;
+                        if (li != null && li.Has(IFLA_INFO_KIND))
+                        {
+                            kindFilter = li.String(IFLA_INFO_KIND);
+                            if (LinkOps.Get(kindFilter) == null) kindFilter = null;
+                        }
                         break;
                     default:
                         if (req.Strict) throw new RtnlDumpError(Errno.EINVAL, "Unsupported attribute in link dump request");
@@ -595,10 +641,9 @@ public static class RtnlLinkHandlers
         foreach (var dev in net.Devices.ToArray())
         {
             if (!dev.IsRegistered) continue;
-            // link_dump_filtered
-            if (masterIdx != 0 && dev.Master?.Ifindex != masterIdx) continue;
-            if (masterIdx != 0 && dev.Master == null) continue;
-            if (kindFilterSet && kindFilter != null && dev.Ops.Kind != kindFilter) continue;
+            // link_dump_filtered: link_master_filtered (-1 means "no master") and link_kind_filtered
+            if (masterIdx == -1 ? dev.Master != null : masterIdx != 0 && dev.Master?.Ifindex != masterIdx) continue;
+            if (kindFilter != null && dev.Ops.Kind != kindFilter) continue;
             FillIfinfo(w, dev, net, RTM_NEWLINK, req.Sock.PortId, req.Hdr.Seq, 0, flags, extMask);
             yield return true;
         }
@@ -635,8 +680,9 @@ public static class RtnlLinkHandlers
     // ---- rtnl_fill_ifinfo ---------------------------------------------------------------------
 
     /// <summary>rtnl_fill_ifinfo: one RTM_NEWLINK/RTM_DELLINK message describing <paramref name="dev"/>
-    /// as seen from <paramref name="viewer"/>.</summary>
-    public static void FillIfinfo(NlWriter w, NetDevice dev, Net viewer, int type, uint pid, uint seq, uint change, int flags, uint extMask)
+    /// as seen from <paramref name="viewer"/>, with the attributes in the 6.18 kernel's order.</summary>
+    public static void FillIfinfo(NlWriter w, NetDevice dev, Net viewer, int type, uint pid, uint seq, uint change, int flags,
+        uint extMask, uint ifaEvent = IFLA_EVENT_NONE, int? newNsid = null, int newIfindex = 0)
     {
         int start = w.BeginMessage(type, flags, seq, pid);
         new IfInfoMsg
@@ -648,6 +694,7 @@ public static class RtnlLinkHandlers
         w.PutU32(IFLA_TXQLEN, dev.TxQueueLen);
         w.PutU8(IFLA_OPERSTATE, dev.ReportedOperState);
         w.PutU8(IFLA_LINKMODE, dev.LinkMode);
+        w.PutU8(IFLA_NETNS_IMMUTABLE, dev.NetnsImmutable ? (byte)1 : (byte)0);
         w.PutU32(IFLA_MTU, dev.Mtu);
         w.PutU32(IFLA_MIN_MTU, dev.MinMtu);
         w.PutU32(IFLA_MAX_MTU, dev.MaxMtu);
@@ -662,37 +709,45 @@ public static class RtnlLinkHandlers
         w.PutU32(IFLA_GRO_IPV4_MAX_SIZE, dev.GroIpv4MaxSize);
         w.PutU32(IFLA_TSO_MAX_SIZE, dev.TsoMaxSize);
         w.PutU32(IFLA_TSO_MAX_SEGS, dev.TsoMaxSegs);
+        w.PutU32(IFLA_MAX_PACING_OFFLOAD_HORIZON, 0); // nla_put_uint of a zero u64: 4 bytes
         w.PutU32(IFLA_NUM_RX_QUEUES, dev.NumRxQueues);
-        if (dev.Master != null) w.PutU32(IFLA_MASTER, (uint)dev.Master.Ifindex);
+        if (dev.Master != null) w.PutU32(IFLA_MASTER, (uint)dev.Master.Ifindex); // put_master_ifindex
         w.PutU8(IFLA_CARRIER, dev.Carrier ? (byte)1 : (byte)0);
         if (dev.Alias != null) w.PutString(IFLA_IFALIAS, dev.Alias);
         w.PutU32(IFLA_CARRIER_CHANGES, dev.CarrierChanges);
         w.PutU32(IFLA_CARRIER_UP_COUNT, dev.CarrierUpCount);
         w.PutU32(IFLA_CARRIER_DOWN_COUNT, dev.CarrierDownCount);
+        w.PutU16(IFLA_HEADROOM, dev.NeededHeadroom);
+        w.PutU16(IFLA_TAILROOM, dev.NeededTailroom);
+        // rtnl_fill_proto_down
         w.PutU8(IFLA_PROTO_DOWN, dev.ProtoDown ? (byte)1 : (byte)0);
-        // nla_put_iflink: only when the link differs from the device itself
-        int iflink = dev.IfLink;
-        if (iflink != dev.Ifindex) w.PutU32(IFLA_LINK, (uint)iflink);
+        if (dev.ProtoDownReason != 0)
+        {
+            int pr = w.BeginNest(IFLA_PROTO_DOWN_REASON, nestedFlag: true);
+            w.PutU32(IFLA_PROTO_DOWN_REASON_VALUE, dev.ProtoDownReason);
+            w.EndNest(pr);
+        }
+        if (ifaEvent != IFLA_EVENT_NONE) w.PutU32(IFLA_EVENT, ifaEvent);
         if (dev.AddrLen > 0)
         {
             w.PutBytes(IFLA_ADDRESS, dev.DevAddr.AsSpan(0, dev.AddrLen));
             w.PutBytes(IFLA_BROADCAST, dev.Broadcast.AsSpan(0, dev.AddrLen));
         }
-        if ((extMask & RTEXT_FILTER_SKIP_STATS) == 0)
-        {
-            w.ReserveAligned64(IFLA_STATS64, 25 * 8, IFLA_PAD);
-            w.ReserveAttr(IFLA_STATS, 24 * 4);
-        }
+        // rtnl_fill_stats: always, whatever the filter mask (no traffic: all zero)
+        w.ReserveAligned64(IFLA_STATS64, 25 * 8, IFLA_PAD);
+        w.ReserveAttr(IFLA_STATS, 24 * 4);
         // rtnl_xdp_fill: no program attached
         int xdp = w.BeginNest(IFLA_XDP);
         w.PutU8(IFLA_XDP_ATTACHED, 0);
         w.EndNest(xdp);
-        if (dev.Ops.Kind != null || dev.Master != null) LinkFill(w, dev);
+        if (dev.Ops.Kind != null) LinkFill(w, dev);
+        if (newNsid is int nn) w.PutS32(IFLA_NEW_NETNSID, nn);
+        if (newIfindex != 0) w.PutS32(IFLA_NEW_IFINDEX, newIfindex);
+        RtnlNetns.FillLinkNetnsid(w, dev, viewer); // and IFLA_LINK (nla_put_iflink)
+        w.PutString(IFLA_QDISC, dev.Qdisc);
         if (dev.PermAddr.Length >= dev.AddrLen && dev.AddrLen > 0 && !EtherAddr.IsZero(dev.PermAddr.AsSpan(0, dev.AddrLen)))
             w.PutBytes(IFLA_PERM_ADDRESS, dev.PermAddr.AsSpan(0, dev.AddrLen));
-        RtnlNetns.FillLinkNetnsid(w, dev, viewer);
-        w.PutString(IFLA_QDISC, dev.Qdisc);
-        FillLinkAf(w, dev);
+        FillLinkAf(w, dev, extMask);
         // rtnl_fill_link_ifmap
         w.ReserveAligned64(IFLA_MAP, 32, IFLA_PAD);
         if (dev.AltNames.Count > 0)
@@ -701,38 +756,42 @@ public static class RtnlLinkHandlers
             foreach (var alt in dev.AltNames) w.PutString(IFLA_ALT_IFNAME, alt);
             w.EndNest(pl);
         }
+        // rtnl_fill_devlink_port, rtnl_fill_dpll_pin: empty nests for devices without them
+        w.EndNest(w.BeginNest(IFLA_DEVLINK_PORT, nestedFlag: true));
+        w.EndNest(w.BeginNest(IFLA_DPLL_PIN, nestedFlag: true));
         w.EndMessage(start);
     }
 
-    /// <summary>rtnl_link_fill: IFLA_LINKINFO with the kind and, for ports, the master's view.</summary>
+    /// <summary>rtnl_link_fill: IFLA_LINKINFO with the kind (rtnl_link_info_fill) and, for ports,
+    /// the master's view of them (rtnl_link_slave_info_fill).</summary>
     private static void LinkFill(NlWriter w, NetDevice dev)
     {
         int li = w.BeginNest(IFLA_LINKINFO);
-        var kind = dev.Ops.Kind is string k ? RtnlLinkKind.Get(k) : null;
-        if (dev.Ops.Kind != null)
+        var kind = RtnlLinkKind.Of(dev);
+        w.PutString(IFLA_INFO_KIND, dev.Ops.Kind!);
+        if (kind is { HasXstats: true }) kind.FillXstats(w, dev);
+        if (kind is { HasFillInfo: true })
         {
-            w.PutString(IFLA_INFO_KIND, dev.Ops.Kind);
-            if (kind is { HasXstats: true }) kind.FillXstats(w, dev);
-            if (kind is { HasFillInfo: true })
-            {
-                int data = w.BeginNest(IFLA_INFO_DATA);
-                kind.FillInfo(w, dev);
-                w.EndNest(data);
-            }
+            int data = w.BeginNest(IFLA_INFO_DATA);
+            kind.FillInfo(w, dev);
+            w.EndNest(data);
         }
-        if (dev.Master is { } master && master.Ops.Kind is string mk && RtnlLinkKind.Get(mk) is { HasSlaveInfo: true } mkind)
+        if (dev.Master is { } master && master.Ops.Kind is string mk)
         {
             w.PutString(IFLA_INFO_SLAVE_KIND, mk);
-            int sd = w.BeginNest(IFLA_INFO_SLAVE_DATA);
-            mkind.FillSlaveInfo(w, master, dev);
-            w.EndNest(sd);
+            if (RtnlLinkKind.Get(mk) is { HasSlaveInfo: true } mkind)
+            {
+                int sd = w.BeginNest(IFLA_INFO_SLAVE_DATA);
+                mkind.FillSlaveInfo(w, master, dev);
+                w.EndNest(sd);
+            }
         }
         w.EndNest(li);
     }
 
     /// <summary>rtnl_fill_link_af: AF_INET (IFLA_INET_CONF) and AF_INET6 (flags, cacheinfo, conf,
     /// stats, token, addr_gen_mode).</summary>
-    private static void FillLinkAf(NlWriter w, NetDevice dev)
+    private static void FillLinkAf(NlWriter w, NetDevice dev, uint extMask)
     {
         if (dev.Ip4 == null && dev.Ip6 == null) return;
         int af = w.BeginNest(IFLA_AF_SPEC);
@@ -754,14 +813,20 @@ public static class RtnlLinkHandlers
             BinaryPrimitives.WriteUInt32LittleEndian(ci[4..], (uint)((in6.TstampMs - 300_000 + 300_000) / 10)); // tstamp (1/100 s)
             BinaryPrimitives.WriteUInt32LittleEndian(ci[8..], 30000);                  // reachable_time (ms)
             BinaryPrimitives.WriteUInt32LittleEndian(ci[12..], 1000);                  // retrans_time (ms)
-            var conf = w.ReserveAttr(IFLA_INET6_CONF, DEVCONF_MAX * 4);
-            var data = in6.Cnf.Data;
-            for (int i = 0; i < DEVCONF_MAX; i++)
+            // ipv6_store_devconf: the 6.18 entries (force_forwarding is the newest), the intervals
+            // the model keeps in jiffies given in milliseconds
+            Span<int> data = stackalloc int[Model.Ipv6.DevConf6.Max];
+            in6.Cnf.Store(data);
+            var conf = w.ReserveAttr(IFLA_INET6_CONF, data.Length * 4);
+            for (int i = 0; i < data.Length; i++)
                 BinaryPrimitives.WriteInt32LittleEndian(conf[(i * 4)..], data[i]);
-            var stats = w.ReserveAligned64(IFLA_INET6_STATS, 38 * 8, IFLA_INET6_UNSPEC);
-            BinaryPrimitives.WriteUInt64LittleEndian(stats, 38);
-            var icmp = w.ReserveAligned64(IFLA_INET6_ICMP6STATS, 7 * 8, IFLA_INET6_UNSPEC);
-            BinaryPrimitives.WriteUInt64LittleEndian(icmp, 7);
+            if ((extMask & RTEXT_FILTER_SKIP_STATS) == 0)
+            {
+                var stats = w.ReserveAligned64(IFLA_INET6_STATS, 38 * 8, IFLA_INET6_UNSPEC);
+                BinaryPrimitives.WriteUInt64LittleEndian(stats, 38);
+                var icmp = w.ReserveAligned64(IFLA_INET6_ICMP6STATS, 7 * 8, IFLA_INET6_UNSPEC);
+                BinaryPrimitives.WriteUInt64LittleEndian(icmp, 7);
+            }
             Span<byte> tok = stackalloc byte[16];
             Inet.V6(in6.Token, tok);
             w.PutBytes(IFLA_INET6_TOKEN, tok);

@@ -10,7 +10,7 @@ namespace VirtKernel.Daemon.Rtnl;
 /// <summary>Turns model events into RTM_* notifications for the sockets subscribed to the group
 /// (rtnl_notify / nlmsg_notify), with an echo to the requester under NLM_F_ECHO. Messages are built
 /// only when somebody listens. They are queued while the request runs, so they precede its ACK.</summary>
-public sealed class RtnlNotifier : INetEvents
+public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents, INetconfEvents
 {
     private readonly NetlinkEngine _engine;
     private readonly NlWriter _w = new(4096);
@@ -28,7 +28,7 @@ public sealed class RtnlNotifier : INetEvents
 
     public void End() => _reqSock = null;
 
-    private bool CausedBy(int type1, int type2) => _reqSock != null && (_reqHdr.Type == type1 || _reqHdr.Type == type2);
+    private bool CausedBy(int type1, int type2 = -1) => _reqSock != null && (_reqHdr.Type == type1 || _reqHdr.Type == type2);
 
     /// <summary>nlmsg_notify: multicast to the group (minus the requester when it gets an echo), then
     /// the echo.</summary>
@@ -40,23 +40,82 @@ public sealed class RtnlNotifier : INetEvents
         if (table != null)
             foreach (var sk in table.Listeners(group))
                 if (!(echo && sk.PortId == exclude)) sk.EnqueueMulticast(_w.Span, group);
+        // do_one_broadcast: sockets of other namespaces listening to all of them hear it when
+        // their namespace has an id for this one, and learn that id (NETLINK_LISTEN_ALL_NSID)
+        foreach (var sk in _engine.AllNsidListeners)
+        {
+            if (sk.Net == net || !sk.InGroup(group)) continue;
+            int nsid = sk.Net.PeerToId(net);
+            if (nsid >= 0) sk.EnqueueMulticast(_w.Span, group, nsid, hasNsid: true);
+        }
         if (echo) _reqSock!.Enqueue(_w.Span);
     }
 
     private bool Wanted(Net net, uint group, bool fromRequest) =>
-        (_engine.TableIfAny(net)?.HasListeners(group) ?? false) ||
+        (_engine.TableIfAny(net)?.HasListeners(group) ?? false) || _engine.AllNsidListeners.Count > 0 ||
         (fromRequest && _reqSock != null && (_reqHdr.Flags & NLM_F_ECHO) != 0);
 
     /// <summary>rtmsg_ifinfo.</summary>
-    public void Link(NetDevice dev, bool deleted, uint change)
+    public void Link(NetDevice dev, bool deleted, uint change) => LinkCore(dev, deleted, change, 0);
+
+    /// <summary>rtmsg_ifinfo_event with an IFLA_EVENT.</summary>
+    public void LinkEvent(NetDevice dev, uint ifaEvent) => LinkCore(dev, false, 0, ifaEvent);
+
+    private void LinkCore(NetDevice dev, bool deleted, uint change, uint ifaEvent)
     {
+        // rtmsg_ifinfo_event: nothing about a device that is not (or no longer) registered; the
+        // RTM_DELLINK of unregister_netdevice_many is built apart
+        if (!deleted && dev.RegState != RegState.Registered) return;
         var net = dev.Net;
         bool fromReq = CausedBy(RTM_NEWLINK, RTM_DELLINK) && (deleted || change == ~0u);
-        if (!Wanted(net, (uint)RTNLGRP_LINK, fromReq)) return;
+        if (!Wanted(net, (uint)RTNLGRP_LINK, fromReq))
+        {
+            // the kernel builds the message all the same, and filling it names the peer's namespace
+            RtnlNetns.LinkNetnsidAlloc(dev, net);
+            return;
+        }
         _w.Clear();
         uint pid = fromReq ? _reqSock!.PortId : 0, seq = fromReq ? _reqHdr.Seq : 0;
-        RtnlLinkHandlers.FillIfinfo(_w, dev, net, deleted ? RTM_DELLINK : RTM_NEWLINK, pid, seq, change, 0, 0);
+        RtnlLinkHandlers.FillIfinfo(_w, dev, net, deleted ? RTM_DELLINK : RTM_NEWLINK, pid, seq, change, 0, 0, ifaEvent);
         Notify(net, (uint)RTNLGRP_LINK, fromReq);
+    }
+
+    /// <summary>rtmsg_ifinfo_newnet(RTM_DELLINK): a device left for another namespace.</summary>
+    public void LinkMovedOut(NetDevice dev, int newNsid, int newIfindex)
+    {
+        var net = dev.Net;
+        bool fromReq = CausedBy(RTM_NEWLINK, RTM_SETLINK);
+        if (!Wanted(net, (uint)RTNLGRP_LINK, false))
+        {
+            RtnlNetns.LinkNetnsidAlloc(dev, net);
+            return;
+        }
+        _w.Clear();
+        RtnlLinkHandlers.FillIfinfo(_w, dev, net, RTM_DELLINK, 0, 0, ~0u, 0, 0, newNsid: newNsid, newIfindex: newIfindex);
+        _ = fromReq;
+        Notify(net, (uint)RTNLGRP_LINK, false);
+    }
+
+    /// <summary>rtnl_net_notifyid.</summary>
+    public void Nsid(Net net, int nsid, Net peer, bool deleted)
+    {
+        bool fromReq = CausedBy(RTM_NEWNSID);
+        if (!Wanted(net, (uint)RTNLGRP_NSID, fromReq)) return;
+        _w.Clear();
+        uint pid = fromReq ? _reqSock!.PortId : 0, seq = fromReq ? _reqHdr.Seq : 0;
+        RtnlNsidHandlers.Fill(_w, deleted ? RTM_DELNSID : RTM_NEWNSID, pid, seq, 0, nsid, false, 0);
+        Notify(net, (uint)RTNLGRP_NSID, fromReq);
+    }
+
+    /// <summary>br_ifinfo_notify: AF_BRIDGE RTM_NEWLINK/RTM_DELLINK about a bridge port, sent with
+    /// neither port nor sequence number.</summary>
+    public void BridgePort(VirtKernel.Model.Links.BridgePort port, bool deleted)
+    {
+        var net = port.Dev.Net;
+        if (!Wanted(net, (uint)RTNLGRP_LINK, false)) return;
+        _w.Clear();
+        RtnlBridgeHandlers.FillIfinfo(_w, port, deleted ? RTM_DELLINK : RTM_NEWLINK, 0, 0, 0);
+        Notify(net, (uint)RTNLGRP_LINK, false);
     }
 
     /// <summary>rtmsg_ifa / inet6_ifa_notify.</summary>
@@ -130,6 +189,18 @@ public sealed class RtnlNotifier : INetEvents
         // neigh_update_notify carries the requester's port; deletions (neigh_cleanup_and_release) do not
         uint pid = !deleted && CausedBy(RTM_NEWNEIGH, RTM_DELNEIGH) ? _reqSock!.PortId : 0;
         RtnlNeighHandlers.FillNeigh(_w, n, net, deleted ? RTM_DELNEIGH : RTM_NEWNEIGH, pid, 0, 0);
+        Notify(net, group, false);
+    }
+
+    /// <summary>inet_netconf_notify_devconf / inet6_netconf_notify_devconf.</summary>
+    public void Netconf(Net net, int family, bool deleted, int type, int ifindex, object? devconf)
+    {
+        uint group = family == AF_INET ? (uint)RTNLGRP_IPV4_NETCONF : (uint)RTNLGRP_IPV6_NETCONF;
+        if (!Wanted(net, group, false)) return;
+        _w.Clear();
+        int evt = deleted ? RTM_DELNETCONF : RTM_NEWNETCONF;
+        if (family == AF_INET) RtnlNetconfHandlers.Fill4(_w, ifindex, devconf as DevConf, 0, 0, evt, 0, type);
+        else RtnlNetconfHandlers.Fill6(_w, ifindex, devconf as DevConf6, 0, 0, evt, 0, type);
         Notify(net, group, false);
     }
 }

@@ -68,11 +68,11 @@ public static class RtnlRouteHandlers
     {
         rtnl.Register(AF_INET, RTM_NEWROUTE, NewRoute4, null);
         rtnl.Register(AF_INET, RTM_DELROUTE, DelRoute4, null);
-        rtnl.Register(AF_INET, RTM_GETROUTE, GetRoute4, DumpFib4);
+        rtnl.Register(AF_INET, RTM_GETROUTE, GetRoute4, DumpFib4, RtnlFlags.DumpSplitNlmDone);
         rtnl.Register(AF_INET6, RTM_NEWROUTE, NewRoute6, null);
         rtnl.Register(AF_INET6, RTM_DELROUTE, DelRoute6, null);
-        rtnl.Register(AF_INET6, RTM_GETROUTE, GetRoute6, DumpFib6);
-        rtnl.Register(AF_UNSPEC, RTM_GETROUTE, null, (req, w, d) => RtnlAddrHandlers.DumpAll(req, w, d, DumpFib4, DumpFib6));
+        rtnl.Register(AF_INET6, RTM_GETROUTE, GetRoute6, DumpFib6, RtnlFlags.DumpSplitNlmDone);
+        rtnl.Register(AF_UNSPEC, RTM_GETROUTE, null, (req, w, d) => RtnlAddrHandlers.DumpAll(req, w, d, DumpFib4, DumpFib6), RtnlFlags.DumpSplitNlmDone);
     }
 
     // ---- shared decoding ---------------------------------------------------------------------------
@@ -181,6 +181,9 @@ public static class RtnlRouteHandlers
     private static int RtmToFibConfig(RtnlRequest req, out FibConfig cfg, out AttrTable? tb)
     {
         cfg = new FibConfig();
+        tb = null;
+        // nlmsg_validate_deprecated: a short header is EINVAL without a message
+        if (req.PayloadLength < RtMsg.Size) return -Errno.EINVAL;
         tb = req.Parse(RtMsg.Size, Ipv4Policy, NlValidate.Liberal, out int err);
         if (tb == null) return err;
         var rtm = RtMsg.Read(req.Payload);
@@ -306,13 +309,13 @@ public static class RtnlRouteHandlers
     /// <summary>inet_rtm_valid_getroute_req.</summary>
     private static AttrTable? ValidGetRouteReq4(RtnlRequest req, out int err)
     {
-        if (!req.Strict) return req.Parse(RtMsg.Size, Ipv4Policy, NlValidate.Liberal, out err);
         err = 0;
         if (req.PayloadLength < RtMsg.Size)
         {
             err = req.Ext.Fail(Errno.EINVAL, "ipv4: Invalid header for route get request");
             return null;
         }
+        if (!req.Strict) return req.Parse(RtMsg.Size, Ipv4Policy, NlValidate.Liberal, out err);
         var rtm = RtMsg.Read(req.Payload);
         if ((rtm.SrcLen != 0 && rtm.SrcLen != 32) || (rtm.DstLen != 0 && rtm.DstLen != 32) || rtm.Table != 0 ||
             rtm.Protocol != 0 || rtm.Scope != 0 || rtm.Type != 0)
@@ -570,13 +573,13 @@ public static class RtnlRouteHandlers
     /// <summary>inet6_rtm_valid_getroute_req.</summary>
     private static AttrTable? ValidGetRouteReq6(RtnlRequest req, out int err)
     {
-        if (!req.Strict) return req.Parse(RtMsg.Size, Ipv6Policy, NlValidate.Liberal, out err);
         err = 0;
         if (req.PayloadLength < RtMsg.Size)
         {
             err = req.Ext.Fail(Errno.EINVAL, "ipv6: Invalid header for get route request");
             return null;
         }
+        if (!req.Strict) return req.Parse(RtMsg.Size, Ipv6Policy, NlValidate.Liberal, out err);
         var rtm = RtMsg.Read(req.Payload);
         if ((rtm.SrcLen != 0 && rtm.SrcLen != 128) || (rtm.DstLen != 0 && rtm.DstLen != 128) || rtm.Table != 0 ||
             rtm.Protocol != 0 || rtm.Scope != 0 || rtm.Type != 0)

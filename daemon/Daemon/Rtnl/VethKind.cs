@@ -36,7 +36,8 @@ public sealed class VethKind : RtnlLinkKind
         int attrsOff = peerOff + IfInfoMsg.Size;
         int attrsLen = peerAttr.Length - IfInfoMsg.Size;
         var peerTb = AttrParser.Parse(req.Msg, attrsOff, Math.Max(0, attrsLen), RtnlLinkHandlers.IflaPolicy, NlValidate.Liberal, out var e);
-        if (peerTb == null) return req.Ext.Set(e);
+        err = req.Ext.Set(e); // an error, or the warning of leftover bytes
+        if (peerTb == null) return err;
         err = Validate(req, peerTb);
         if (err < 0) return err;
         var peer = new LinkConfig { Ifindex = ifm.Index, FlagsValue = ifm.Flags, FlagsChange = ifm.Change };

@@ -30,7 +30,15 @@ public sealed class NetlinkEngine
         Rtnl = new Rtnetlink(this);
         Notifier = new RtnlNotifier(this);
         kernel.Events = Notifier;
+        kernel.NetDestroyed += net => _tables.Remove(net.Id);
     }
+
+    /// <summary>Namespace names and process memberships (set by the server once it listens).</summary>
+    public Namespaces? Namespaces { get; set; }
+
+    /// <summary>Sockets with NETLINK_LISTEN_ALL_NSID set: they also hear the groups they joined in
+    /// every namespace their own has an id for.</summary>
+    public HashSet<NetlinkSock> AllNsidListeners { get; } = new();
 
     public Kernel Kernel { get; }
     public uint DaemonUid { get; }
@@ -59,6 +67,7 @@ public sealed class NetlinkEngine
         if (type != 3 /* SOCK_RAW */ && type != 2 /* SOCK_DGRAM */) return -Errno.ESOCKTNOSUPPORT;
         if (protocol != NETLINK_ROUTE) return -Errno.EPROTONOSUPPORT;
         sk = new NetlinkSock(++_nextSockId, net, protocol, type, pid, uid, IsPrivileged(uid));
+        net.Hold(); // an open socket keeps its namespace alive
         _socks.Add(sk.Id, sk);
         LastCreatedSockId = sk.Id;
         return 0;
@@ -71,8 +80,11 @@ public sealed class NetlinkEngine
         sk.Closed = true;
         sk.Dump = null;
         TableIfAny(sk.Net)?.Remove(sk);
+        AllNsidListeners.Remove(sk);
         _socks.Remove(sk.Id);
         sk.Out.Clear();
+        sk.Net.Release();
+        Kernel.RunDeferred(destroyNamespaces: false); // the server destroys it after its answers
     }
 
     // ---- socket calls ---------------------------------------------------------------------
@@ -131,13 +143,17 @@ public sealed class NetlinkEngine
             case NETLINK_DROP_MEMBERSHIP:
                 if (val.Length < 4) return -Errno.EINVAL;
                 if ((uint)v > 256 || v == 0) return -Errno.EINVAL;
-                if (!sk.Bound) Table(sk.Net).Autobind(sk);
                 Table(sk.Net).SetMembership(sk, (uint)v, name == NETLINK_ADD_MEMBERSHIP);
                 return 0;
             case NETLINK_PKTINFO: sk.PktInfo = on; return 0;
             case NETLINK_BROADCAST_ERROR: sk.BroadcastError = on; return 0;
             case NETLINK_NO_ENOBUFS: sk.NoEnobufs = on; return 0;
-            case NETLINK_LISTEN_ALL_NSID: sk.ListenAllNsid = on; return 0;
+            case NETLINK_LISTEN_ALL_NSID:
+                // netlink_setsockopt: CAP_NET_BROADCAST in the socket's namespace
+                if (!sk.Privileged) return -Errno.EPERM;
+                sk.ListenAllNsid = on;
+                if (on) AllNsidListeners.Add(sk); else AllNsidListeners.Remove(sk);
+                return 0;
             case NETLINK_CAP_ACK: sk.CapAck = on; return 0;
             case NETLINK_EXT_ACK: sk.ExtAck = on; return 0;
             case NETLINK_GET_STRICT_CHK: sk.StrictChk = on; return 0;
@@ -221,33 +237,44 @@ public sealed class NetlinkEngine
         int flags = 0;
         bool full = err != 0 && !sk.CapAck;
         if (!full) flags |= NLM_F_CAPPED;
-        bool tlvs = sk.ExtAck && (ext.Message != null || (err != 0 && ext.BadAttrOffset >= 0));
-        if (tlvs) flags |= NLM_F_ACK_TLVS;
         int start = w.BeginMessage(NLMSG_ERROR, flags, hdr.Seq, sk.PortId);
-        var e = w.Reserve(4);
+        // struct nlmsgerr and the echoed request, NLMSG_ALIGNed with zeros (nlmsg_put) so that the
+        // TLVs after an odd-sized request start aligned
+        int echo = full ? (int)hdr.Len : NlMsgHdr.Size;
+        var e = w.Reserve(4 + echo);
         BinaryPrimitives.WriteInt32LittleEndian(e, err);
-        if (full) w.Append(request[..(int)hdr.Len]);
-        else w.Append(request[..NlMsgHdr.Size]);
-        if (tlvs)
+        request[..echo].CopyTo(e[4..]);
+        // netlink_ack_tlv_fill: the message (also as a warning on success); for errors the offset
+        // of the bad attribute and the policy it failed
+        if (sk.ExtAck)
         {
+            int tlvStart = w.Length;
             if (ext.Message != null) w.PutString(NLMSGERR_ATTR_MSG, ext.Message);
-            if (err != 0 && ext.BadAttrOffset >= 0 && ext.BadAttrOffset < hdr.Len)
-                w.PutU32(NLMSGERR_ATTR_OFFS, (uint)ext.BadAttrOffset);
+            if (err != 0)
+            {
+                if (ext.BadAttrOffset >= 0 && ext.BadAttrOffset < hdr.Len)
+                    w.PutU32(NLMSGERR_ATTR_OFFS, (uint)ext.BadAttrOffset);
+                if (ext.Policy is NlaPolicy pt) NlPolicyDump.WriteAttr(w, pt, NLMSGERR_ATTR_POLICY);
+            }
+            if (w.Length > tlvStart) flags |= NLM_F_ACK_TLVS;
         }
+        w.SetMessageFlags(start, flags);
         w.EndMessage(start);
         sk.Enqueue(w.Span);
     }
 
     // ---- dumps ------------------------------------------------------------------------------
 
-    /// <summary>netlink_dump_start: installs the dump and produces its first datagram.</summary>
-    public int StartDump(NetlinkSock sk, NlMsgHdr hdr, IEnumerable<bool> steps, ushort answerFlags, Func<uint>? generation)
+    /// <summary>netlink_dump_start: installs the dump and produces its first datagram.
+    /// <paramref name="splitDone"/>: NLMSG_DONE goes alone in the last datagram (RTNL_FLAG_DUMP_SPLIT_NLM_DONE).</summary>
+    public int StartDump(NetlinkSock sk, NlMsgHdr hdr, IEnumerable<bool> steps, ushort answerFlags, Func<uint>? generation,
+        bool splitDone = false)
     {
         if (sk.Dump != null) return -Errno.EBUSY;
         sk.Dump = new DumpState
         {
             Steps = steps.GetEnumerator(), Seq = hdr.Seq, AnswerFlags = answerFlags, Generation = generation,
-            StartGeneration = generation?.Invoke() ?? 0,
+            StartGeneration = generation?.Invoke() ?? 0, SplitDone = splitDone,
         };
         DumpCurrent = sk.Dump;
         NetlinkDump(sk);
@@ -303,7 +330,7 @@ public sealed class NetlinkEngine
         if (finished)
         {
             int doneLen = NlMsgHdr.Size + 4 + (d.DoneMessage != null && sk.ExtAck ? Nl.Align(4 + d.DoneMessage.Length + 1) : 0);
-            if (w.Length > 0 && w.Length + doneLen > DumpBufSize)
+            if (w.Length > 0 && (d.SplitDone || w.Length + doneLen > DumpBufSize))
             {
                 sk.Enqueue(w.Span);
                 w.Clear();
@@ -347,13 +374,19 @@ public sealed class Extack
 {
     public string? Message;
     public int BadAttrOffset = -1;
+    /// <summary>extack->policy: the policy entry the bad attribute failed (NL_SET_ERR_MSG_ATTR_POL).</summary>
+    public NlaPolicy? Policy;
 
     public int Set(NlError e)
     {
         if (e.Message != null) Message = e.Message;
         if (e.BadAttrOffset >= 0) BadAttrOffset = e.BadAttrOffset;
+        if (e.Policy != null) Policy = e.Policy;
         return -e.Errno;
     }
+
+    /// <summary>NL_SET_ERR_MSG of a warning: the message without an error (the ACK carries it).</summary>
+    public void Warn(string message) => Message = message;
 
     public int Set(KErr e, int badAttrOffset = -1)
     {

@@ -17,13 +17,20 @@ public interface INetEvents
     void Route(Net net, Route route, RouteEventKind kind);
 
     /// <summary>notify_rule_change(RTM_NEWRULE/RTM_DELRULE).</summary>
-    void Rule(Net net, FibRule rule, bool deleted);
+    void Rule(Net net, FibRule rule, bool deleted) { }
 
     /// <summary>nexthop_notify(RTM_NEWNEXTHOP/RTM_DELNEXTHOP).</summary>
-    void Nexthop(Net net, NexthopObj nh, bool deleted);
+    void Nexthop(Net net, NexthopObj nh, bool deleted) { }
 
     /// <summary>neigh_notify / __neigh_notify(RTM_NEWNEIGH/RTM_DELNEIGH), also for proxy entries.</summary>
-    void Neigh(Net net, Neighbour n, bool deleted);
+    void Neigh(Net net, Neighbour n, bool deleted) { }
+
+    /// <summary>rtmsg_ifinfo_event from rtnetlink_event: an RTM_NEWLINK that names the netdev event
+    /// that caused it (IFLA_EVENT_FEATURES, ...).</summary>
+    void LinkEvent(NetDevice dev, uint ifaEvent) => Link(dev, false, 0);
+
+    /// <summary>br_ifinfo_notify: an AF_BRIDGE RTM_NEWLINK (or RTM_DELLINK) about a bridge port.</summary>
+    void BridgePort(Links.BridgePort port, bool deleted) { }
 }
 
 /// <summary>How a route change is announced: the NLM_F_* flags of the RTM_NEWROUTE.</summary>

@@ -26,8 +26,11 @@ public sealed class LinkConfig
     public uint? NumTxQueues, NumRxQueues;
     public uint? GsoMaxSize, GsoMaxSegs, GroMaxSize, GsoIpv4MaxSize, GroIpv4MaxSize;
     public bool? ProtoDown;
+    /// <summary>IFLA_PROTO_DOWN_REASON: IFLA_PROTO_DOWN_REASON_VALUE and the optional mask.</summary>
+    public (uint Value, uint? Mask)? ProtoDownReason;
     public byte? Carrier;
     public Net? TargetNet;              // IFLA_NET_NS_PID/FD/IFLA_TARGET_NETNSID resolved
+    public Net? SourceNet;              // the requester's namespace (where a veth peer goes by default)
     public Dictionary<int, int>? Ipv4DevConf; // IFLA_AF_SPEC/AF_INET/IFLA_INET_CONF: index -> value
     /// <summary>ifi_flags with ifi_change applied the way rtnl_create_link/do_setlink do.</summary>
     public bool HasFlags => FlagsChange != 0;
@@ -64,6 +67,8 @@ public abstract class LinkOps
             foreach (var ops in new LinkOps[]
                      {
                          new Links.DummyLinkOps(), new Links.VethLinkOps(), new Links.IfbLinkOps(),
+                         new Links.BridgeLinkOps(), new Links.MacvlanLinkOps(), new Links.VxlanLinkOps(),
+                         new Links.VlanLinkOps(),
                      })
                 Registry[ops.Kind!] = ops;
         }
@@ -74,6 +79,21 @@ public abstract class LinkOps
     public abstract string? Kind { get; }
 
     public bool CanCreate => Kind != null;
+
+    /// <summary>The registered kinds, in registration order.</summary>
+    public static IReadOnlyList<LinkOps> All
+    {
+        get { lock (RegistryLock) return Registry.Values.ToList(); }
+    }
+
+    /// <summary>The kind's netdev notifier for one namespace (br_device_event, macvlan_device_event,
+    /// vxlan_netdevice_event, vlan_device_event), or null. The kernel registers these once; the model
+    /// keeps a chain per namespace, so each namespace gets its own instance.</summary>
+    public virtual INetdevNotifier? CreateNotifier(Net net) => null;
+
+    /// <summary>rtnl_link_ops.get_num_tx_queues / get_num_rx_queues: the default queue counts of a
+    /// new device when the request gives none (veth: one per possible CPU).</summary>
+    public virtual uint DefaultNumQueues(Net net) => 1;
 
     /// <summary>rtnl_link_ops.setup: defaults of a new device of this kind.</summary>
     public abstract void Setup(NetDevice dev);
@@ -88,12 +108,22 @@ public abstract class LinkOps
     public virtual KErr NewLink(Net net, NetDevice dev, LinkConfig common, object? kindConfig)
         => net.RegisterNetdevice(dev);
 
-    /// <summary>rtnl_link_ops.changelink: kind-specific settings of an existing device.</summary>
+    /// <summary>rtnl_link_ops.changelink: kind-specific settings of an existing device. Kinds
+    /// without one answer EOPNOTSUPP (rtnl_changelink does so before calling).</summary>
+    public virtual bool HasChangeLink => false;
     public virtual KErr ChangeLink(NetDevice dev, object kindConfig) =>
+        new(Protocol.Errno.EOPNOTSUPP);
+
+    /// <summary>rtnl_link_ops.slave_changelink: a master's settings of one of its ports.</summary>
+    public virtual bool HasSlaveChangeLink => false;
+    public virtual KErr SlaveChangeLink(NetDevice master, NetDevice port, object slaveConfig) =>
         new(Protocol.Errno.EOPNOTSUPP);
 
     /// <summary>rtnl_link_ops.dellink: queue the device (and its companions) for unregistration.</summary>
     public virtual void DelLink(NetDevice dev, List<NetDevice> kill) => kill.Add(dev);
+
+    /// <summary>ndo_uninit: the last step of unregister_netdevice_many for the device.</summary>
+    public virtual void Uninit(NetDevice dev) { }
 
     /// <summary>ndo_open.</summary>
     public virtual KErr Open(NetDevice dev) => KErr.Ok;
@@ -125,13 +155,29 @@ public abstract class LinkOps
 
     /// <summary>ndo_add_slave: enslave <paramref name="port"/> to <paramref name="master"/>.
     /// Kinds that are not masters answer EOPNOTSUPP, as do_set_master does for them.</summary>
+    public virtual bool HasAddSlave => false;
     public virtual KErr AddSlave(NetDevice master, NetDevice port) => new(Protocol.Errno.EOPNOTSUPP);
 
     /// <summary>ndo_del_slave.</summary>
+    public virtual bool HasDelSlave => false;
     public virtual KErr DelSlave(NetDevice master, NetDevice port) => new(Protocol.Errno.EOPNOTSUPP);
 
-    /// <summary>Called for every netdev event in the namespace (stacked kinds follow their lower).</summary>
-    public virtual void OnNetdevEvent(NetDevice self, NetdevEvent ev, NetDevice other) { }
+    /// <summary>ndo_change_rx_flags: IFF_PROMISC/IFF_ALLMULTI of the device changed
+    /// (stacked devices pass it to their lower, a bridge re-evaluates its ports).</summary>
+    public virtual void ChangeRxFlags(NetDevice dev, uint change) { }
+
+    /// <summary>ndo_change_carrier (IFLA_CARRIER); only some drivers have it (dummy).</summary>
+    public virtual bool HasChangeCarrier => false;
+    public virtual KErr ChangeCarrier(NetDevice dev, bool on) => new(Protocol.Errno.EOPNOTSUPP);
+
+    /// <summary>ethtool get_link_ksettings: the link speed in Mb/s, <see cref="SpeedUnknown"/>, or
+    /// null when the driver has no get_link_ksettings (the bridge's port_cost then falls back to
+    /// its name heuristics).</summary>
+    public virtual int? GetLinkSpeed(NetDevice dev) => null;
+    public const int SpeedUnknown = -1;
+
+    /// <summary>ndo_start_xmit == br_dev_xmit: is this a bridge (br_add_if refuses to nest them).</summary>
+    public virtual bool IsBridge => false;
 }
 
 /// <summary>Ethernet address helpers (include/linux/etherdevice.h).</summary>

@@ -7,7 +7,8 @@ namespace VirtKernel.Model;
 public enum NetdevEvent
 {
     Up, Down, GoingDown, Change, Register, Unregister, ChangeMtu, ChangeAddr, PreChangeAddr,
-    ChangeName, PreUp, ChangeUpper, ChangeLowerState, ChangeTxQueueLen, CarrierChange,
+    ChangeName, PreUp, ChangeUpper, PreChangeUpper, ChangeLowerState, ChangeTxQueueLen, CarrierChange,
+    Join, FeatChange, ChangeInfoData,
 }
 
 /// <summary>A subsystem listening on the netdev notifier chain (inetdev_event, fib_netdev_event,
@@ -21,11 +22,17 @@ public interface INetdevNotifier
 public sealed partial class Net
 {
     public Kernel Kernel { get; }
+    internal bool DeferredQueued;
     /// <summary>Internal id, stable for the namespace's life.</summary>
     public int Id { get; }
     /// <summary>ns.inum: what /proc/self/ns/net's inode number would be.</summary>
     public uint Inum { get; }
     public bool Dying { get; private set; }
+    /// <summary>The kernel's initial namespace (init_net): some sysctls exist or are writable only there.
+    /// Only the root namespace, and only with <see cref="KernelOptions.RootIsInitNet"/>.</summary>
+    public bool IsInit { get; }
+    /// <summary>This namespace's /proc/sys/net.</summary>
+    public VirtKernel.Model.Sysctl.NetSysctl Sysctl { get; }
 
     private readonly SortedDictionary<int, NetDevice> _byIndex = new();
     private readonly Dictionary<string, NetDevice> _byName = new(StringComparer.Ordinal);
@@ -44,14 +51,26 @@ public sealed partial class Net
     /// <see cref="RunLinkWatch"/> in FIFO order like linkwatch_do_dev.</summary>
     private readonly List<NetDevice> _linkWatch = new();
 
-    internal Net(Kernel kernel, int id, uint inum)
+    internal Net(Kernel kernel, int id, uint inum, Net? creator = null)
     {
         Kernel = kernel;
         Id = id;
         Inum = inum;
+        // the first namespace of a kernel is its initial one (init_net), if it is to play that part
+        IsInit = kernel.InitNet == null && kernel.Options.RootIsInitNet;
         Ipv4 = new Ipv4.Ipv4Net(this);
         Ipv6 = new Ipv6.Ipv6Net(this);
         Neigh = new NeighTables(this);
+        Sysctl = new VirtKernel.Model.Sysctl.NetSysctl(this);
+        if (!IsInit)
+        {
+            // devinet_init_net / addrconf_init_net: where conf/all and conf/default start from
+            // (an init_net outside the model keeps the compiled-in values: nothing to copy)
+            var init = kernel.Options.RootIsInitNet ? kernel.InitNet : null;
+            int mode = (int)kernel.HostSysctl.Num("core/devconf_inherit_init_net");
+            Ipv4.InheritDevconf(mode, init?.Ipv4, creator?.Ipv4);
+            Ipv6.InheritDevconf(mode, init?.Ipv6, creator?.Ipv6);
+        }
         // registration order of the kernel's netdev notifiers: fib_rules and nexthop (subsys
         // initcalls), then arp, devinet, fib_frontend (inet_init), then ndisc and addrconf
         _netdevChain.Add(new FibRulesNetdevEvent(this));
@@ -61,6 +80,10 @@ public sealed partial class Net
         _netdevChain.Add(Ipv4.FibNotifier);
         _netdevChain.Add(Neigh.NdiscNotifier);
         _netdevChain.Add(Ipv6.AddrconfNotifier);
+        // the link kinds' notifiers (br_device_event, macvlan_device_event, ...) come after the
+        // built-in protocols, as modules register theirs later
+        foreach (var ops in LinkOps.All)
+            if (ops.CreateNotifier(this) is { } n) _netdevChain.Add(n);
     }
 
     /// <summary>The neighbour tables of the namespace (arp_tbl and nd_tbl entries).</summary>
@@ -109,13 +132,20 @@ public sealed partial class Net
     internal void Teardown()
     {
         Dying = true;
+        UnhashNsids();
+        // default_device_exit_batch: every device goes the way its kind deletes it
         var kill = new List<NetDevice>();
+        var queued = new HashSet<NetDevice>();
         foreach (var dev in _byIndex.Values.ToList())
         {
-            if (dev == Loopback || kill.Contains(dev)) continue;
+            if (dev == Loopback || queued.Contains(dev)) continue;
+            int before = kill.Count;
             dev.Ops.DelLink(dev, kill);
+            for (int i = before; i < kill.Count; i++) queued.Add(kill[i]);
         }
-        UnregisterNetdeviceMany(kill);
+        // the batch may hold devices of other namespaces (a veth's peer): each leaves its own
+        foreach (var group in kill.GroupBy(d => d.Net).ToList())
+            group.Key.UnregisterNetdeviceMany(group.ToList());
         UnregisterNetdeviceMany([Loopback]);
         RunLinkWatch();
     }
@@ -148,11 +178,25 @@ public sealed partial class Net
             case NetdevEvent.ChangeUpper: case NetdevEvent.ChangeLowerState: case NetdevEvent.ChangeTxQueueLen:
                 if (dev.RtnlLinkInitialized) Events.Link(dev, false, 0);
                 break;
+            case NetdevEvent.FeatChange: // rtnl_get_event
+                if (dev.RtnlLinkInitialized) Events.LinkEvent(dev, IFLA_EVENT_FEATURES);
+                break;
+            case NetdevEvent.ChangeInfoData:
+                if (dev.RtnlLinkInitialized) Events.LinkEvent(dev, IFLA_EVENT_BONDING_OPTIONS);
+                break;
         }
         foreach (var n in _netdevChain) n.OnNetdevEvent(ev, dev);
-        // kinds stacked on this device (macvlan, vxlan...) and masters hear about it too
-        foreach (var other in _byIndex.Values.ToArray())
-            if (other != dev) other.Ops.OnNetdevEvent(other, ev, dev);
+    }
+
+    // ---- per-namespace state of subsystems (net_generic) --------------------------------------
+
+    private readonly Dictionary<Type, object> _generic = new();
+
+    /// <summary>net_generic: a subsystem's per-namespace state, created on first use.</summary>
+    public T Generic<T>() where T : class, new()
+    {
+        if (!_generic.TryGetValue(typeof(T), out var o)) _generic[typeof(T)] = o = new T();
+        return (T)o;
     }
 
     // ---- names --------------------------------------------------------------------------------
@@ -191,6 +235,17 @@ public sealed partial class Net
     }
 
     // ---- registration -------------------------------------------------------------------------
+
+    internal void ReserveIfindexFor(NetDevice dev) => ReserveIfindex(dev);
+
+    /// <summary>list_netdevice: a device (moved in) enters the tables.</summary>
+    internal void List(NetDevice dev)
+    {
+        _byIndex.Add(dev.Ifindex, dev);
+        _byName.Add(dev.Name, dev);
+        foreach (var alt in dev.AltNames) _byName[alt] = dev;
+        DevBaseSeq++;
+    }
 
     /// <summary>dev_index_reserve: an explicit index must be free; automatic ones continue after the
     /// last automatic one and are never reused.</summary>
@@ -246,10 +301,13 @@ public sealed partial class Net
         foreach (var dev in devs)
         {
             if (dev.RegState != RegState.Unregistering) continue;
-            // the master lets go of its port first (netdev_upper_dev_unlink via the bridge's notifier)
-            if (dev.Master != null) dev.Master.Ops.DelSlave(dev.Master, dev);
+            // dev_shutdown: the qdisc is back to noop before anybody hears of the device's end
+            dev.Qdisc = "noop";
+            // NETDEV_UNREGISTER: protocols let go; a master releases the port (br_del_if) and the
+            // devices stacked on this one go with it (macvlan, vlan, vxlan notifiers)
             CallNetdevNotifiers(NetdevEvent.Unregister, dev);
             if (dev.RtnlLinkInitialized) Events.Link(dev, true, ~0u);
+            dev.Ops.Uninit(dev);
             dev.RegState = RegState.Unregistered;
             _linkWatch.Remove(dev);
         }
@@ -285,6 +343,7 @@ public sealed partial class Net
         var err = dev.Ops.Open(dev);
         if (err.Failed) return err;
         dev.Flags |= (uint)IFF_UP;
+        DevSetRxMode(dev);
         // dev_activate: attach the default qdisc on first open
         if (dev.Qdisc == "noop")
             dev.Qdisc = (dev.PrivFlags & PrivFlags.NoQueue) != 0 || dev.TxQueueLen == 0 ? "noqueue" : "pfifo_fast";
@@ -344,12 +403,12 @@ public sealed partial class Net
         if (((flags ^ dev.GFlags) & IFF_PROMISC) != 0)
         {
             dev.GFlags ^= (uint)IFF_PROMISC;
-            DevSetPromiscuity(dev, (flags & IFF_PROMISC) != 0 ? 1 : -1);
+            SetPromiscuityCore(dev, (flags & IFF_PROMISC) != 0 ? 1 : -1, notify: false);
         }
         if (((flags ^ dev.GFlags) & IFF_ALLMULTI) != 0)
         {
             dev.GFlags ^= (uint)IFF_ALLMULTI;
-            DevSetAllmulti(dev, (flags & IFF_ALLMULTI) != 0 ? 1 : -1);
+            SetAllmultiCore(dev, (flags & IFF_ALLMULTI) != 0 ? 1 : -1, notify: false);
         }
         return ret;
     }
@@ -376,20 +435,174 @@ public sealed partial class Net
     private const uint IFF_VOLATILE = (uint)(IFF_LOOPBACK | IFF_POINTOPOINT | IFF_BROADCAST | IFF_ECHO |
                                              IFF_MASTER | IFF_SLAVE | IFF_RUNNING | IFF_LOWER_UP | IFF_DORMANT);
 
+    /// <summary>dev_set_promiscuity: a counted reference (bridge ports, stacked devices), with the
+    /// RTM_NEWLINK the kernel sends for it.</summary>
+    public KErr DevSetPromiscuity(NetDevice dev, int inc) => SetPromiscuityCore(dev, inc, notify: true);
+
+    /// <summary>dev_set_allmulti.</summary>
+    public KErr DevSetAllmulti(NetDevice dev, int inc) => SetAllmultiCore(dev, inc, notify: true);
+
     /// <summary>__dev_set_promiscuity.</summary>
-    public void DevSetPromiscuity(NetDevice dev, int inc)
+    private KErr SetPromiscuityCore(NetDevice dev, int inc, bool notify)
     {
-        dev.Promiscuity = (uint)Math.Max(0, (int)dev.Promiscuity + inc);
-        if (dev.Promiscuity > 0) dev.Flags |= (uint)IFF_PROMISC;
-        else dev.Flags &= ~(uint)IFF_PROMISC;
+        uint oldFlags = dev.Flags;
+        uint promiscuity = (uint)((int)dev.Promiscuity + inc);
+        if (promiscuity == 0 && inc > 0) return new KErr(Errno.EOVERFLOW);
+        uint flags = promiscuity != 0 ? dev.Flags | (uint)IFF_PROMISC : dev.Flags & ~(uint)IFF_PROMISC;
+        dev.Promiscuity = promiscuity;
+        if (flags != oldFlags)
+        {
+            dev.Flags = flags;
+            dev.Ops.ChangeRxFlags(dev, (uint)IFF_PROMISC); // dev_change_rx_flags
+        }
+        if (notify) NotifyFlags(dev, oldFlags, (uint)IFF_PROMISC);
+        return KErr.Ok;
+    }
+
+    private static ulong UcKey(ReadOnlySpan<byte> a)
+    {
+        ulong v = 0;
+        for (int i = 0; i < 6; i++) v = (v << 8) | a[i];
+        return v;
+    }
+
+    /// <summary>dev_uc_add: a secondary unicast address (refcounted), then the rx mode.</summary>
+    public void DevUcAdd(NetDevice dev, ReadOnlySpan<byte> addr)
+    {
+        ulong k = UcKey(addr);
+        dev.UcList[k] = dev.UcList.GetValueOrDefault(k) + 1;
+        DevSetRxMode(dev);
+    }
+
+    /// <summary>dev_uc_del.</summary>
+    public void DevUcDel(NetDevice dev, ReadOnlySpan<byte> addr)
+    {
+        ulong k = UcKey(addr);
+        if (!dev.UcList.TryGetValue(k, out int n)) return;
+        if (n <= 1) dev.UcList.Remove(k);
+        else dev.UcList[k] = n - 1;
+        DevSetRxMode(dev);
+    }
+
+    /// <summary>__dev_set_rx_mode: a running device that cannot filter unicast goes promiscuous
+    /// while it has secondary unicast addresses.</summary>
+    public void DevSetRxMode(NetDevice dev)
+    {
+        if (!dev.IsUp || (dev.PrivFlags & PrivFlags.UnicastFlt) != 0) return;
+        if (dev.UcList.Count != 0 && !dev.UcPromisc)
+        {
+            SetPromiscuityCore(dev, 1, notify: false);
+            dev.UcPromisc = true;
+        }
+        else if (dev.UcList.Count == 0 && dev.UcPromisc)
+        {
+            SetPromiscuityCore(dev, -1, notify: false);
+            dev.UcPromisc = false;
+        }
     }
 
     /// <summary>__dev_set_allmulti.</summary>
-    public void DevSetAllmulti(NetDevice dev, int inc)
+    private KErr SetAllmultiCore(NetDevice dev, int inc, bool notify)
     {
-        dev.Allmulti = (uint)Math.Max(0, (int)dev.Allmulti + inc);
-        if (dev.Allmulti > 0) dev.Flags |= (uint)IFF_ALLMULTI;
-        else dev.Flags &= ~(uint)IFF_ALLMULTI;
+        uint oldFlags = dev.Flags, oldGFlags = dev.GFlags;
+        uint allmulti = (uint)((int)dev.Allmulti + inc);
+        if (allmulti == 0 && inc > 0) return new KErr(Errno.EOVERFLOW);
+        uint flags = allmulti != 0 ? dev.Flags | (uint)IFF_ALLMULTI : dev.Flags & ~(uint)IFF_ALLMULTI;
+        dev.Allmulti = allmulti;
+        if (flags != oldFlags)
+        {
+            dev.Flags = flags;
+            dev.Ops.ChangeRxFlags(dev, (uint)IFF_ALLMULTI);
+            if (notify) NotifyFlags(dev, oldFlags, dev.GFlags ^ oldGFlags);
+        }
+        return KErr.Ok;
+    }
+
+    // ---- stacking (netdev_upper_dev_link) -------------------------------------------------------
+
+    /// <summary>netdev_has_upper_dev: is <paramref name="upper"/> anywhere above <paramref name="dev"/>?</summary>
+    public static bool HasUpperDev(NetDevice dev, NetDevice upper)
+    {
+        foreach (var u in dev.Uppers)
+            if (u == upper || HasUpperDev(u, upper)) return true;
+        return false;
+    }
+
+    /// <summary>__netdev_upper_dev_link: <paramref name="upper"/> is stacked on <paramref name="dev"/>
+    /// (as its master when <paramref name="master"/>). NETDEV_PRECHANGEUPPER and NETDEV_CHANGEUPPER
+    /// go to the lower device, which sends it an RTM_NEWLINK.</summary>
+    public KErr NetdevUpperDevLink(NetDevice dev, NetDevice upper, bool master)
+    {
+        if (dev == upper) return new KErr(Errno.EBUSY);
+        // to prevent loops, dev must not already be above upper
+        if (HasUpperDev(upper, dev)) return new KErr(Errno.EBUSY);
+        if (LowerLevel(dev) + UpperLevel(upper) > MaxNestDev) return new KErr(Errno.EMLINK);
+        if (!master)
+        {
+            if (HasUpperDev(dev, upper)) return new KErr(Errno.EEXIST);
+        }
+        else if (dev.Master != null) return new KErr(dev.Master == upper ? Errno.EEXIST : Errno.EBUSY);
+        CallNetdevNotifiers(NetdevEvent.PreChangeUpper, dev);
+        dev.Uppers.Add(upper);
+        upper.Lowers.Add(dev);
+        if (master) dev.Master = upper;
+        CallNetdevNotifiers(NetdevEvent.ChangeUpper, dev);
+        return KErr.Ok;
+    }
+
+    /// <summary>MAX_NEST_DEV: how deep devices may stack.</summary>
+    private const int MaxNestDev = 8;
+
+    /// <summary>dev->upper_level: 1 plus the deepest stack above.</summary>
+    private static int UpperLevel(NetDevice dev)
+    {
+        int max = 0;
+        foreach (var u in dev.Uppers) max = Math.Max(max, UpperLevel(u));
+        return max + 1;
+    }
+
+    /// <summary>dev->lower_level: 1 plus the deepest stack below.</summary>
+    private static int LowerLevel(NetDevice dev)
+    {
+        int max = 0;
+        foreach (var l in dev.Lowers) max = Math.Max(max, LowerLevel(l));
+        return max + 1;
+    }
+
+    /// <summary>netdev_upper_dev_unlink.</summary>
+    public void NetdevUpperDevUnlink(NetDevice dev, NetDevice upper)
+    {
+        if (!dev.Uppers.Contains(upper)) return;
+        CallNetdevNotifiers(NetdevEvent.PreChangeUpper, dev);
+        dev.Uppers.Remove(upper);
+        upper.Lowers.Remove(dev);
+        if (dev.Master == upper) dev.Master = null;
+        CallNetdevNotifiers(NetdevEvent.ChangeUpper, dev);
+    }
+
+    /// <summary>netif_stacked_transfer_operstate: a stacked device takes its lower's carrier and
+    /// dormant/testing state.</summary>
+    public void NetifStackedTransferOperstate(NetDevice root, NetDevice dev)
+    {
+        NetifSetDormant(dev, root.OperState == IF_OPER_DORMANT);
+        NetifSetTesting(dev, root.OperState == IF_OPER_TESTING);
+        if (root.Carrier) NetifCarrierOn(dev);
+        else NetifCarrierOff(dev);
+    }
+
+    /// <summary>netif_inherit_tso_max.</summary>
+    public static void NetifInheritTsoMax(NetDevice to, NetDevice from)
+    {
+        NetifSetTsoMaxSize(to, from.TsoMaxSize);
+        to.TsoMaxSegs = from.TsoMaxSegs;
+    }
+
+    /// <summary>netif_set_tso_max_size: capped at GSO_MAX_SIZE; lowers gso_max_size if above.</summary>
+    public static void NetifSetTsoMaxSize(NetDevice dev, uint size)
+    {
+        dev.TsoMaxSize = Math.Min(Links.Setup.GsoMaxSize, size);
+        if (size < dev.GsoMaxSize) dev.GsoMaxSize = size;
+        if (size < dev.GsoIpv4MaxSize) dev.GsoIpv4MaxSize = size;
     }
 
     // ---- attributes ------------------------------------------------------------------------
@@ -449,7 +662,8 @@ public sealed partial class Net
     /// <summary>netdev_name_node_alt_create.</summary>
     public KErr AddAltName(NetDevice dev, string name)
     {
-        if (!DevValidName(name)) return new KErr(Errno.EINVAL);
+        // unlike dev->name, an alternative name is not checked by dev_valid_name: anything up
+        // to ALTIFNAMSIZ - 1 bytes that no device uses yet
         if (_byName.ContainsKey(name)) return new KErr(Errno.EEXIST);
         dev.AltNames.Add(name);
         _byName[name] = dev;
@@ -463,6 +677,29 @@ public sealed partial class Net
         if (name == dev.Name) return new KErr(Errno.EINVAL);
         dev.AltNames.Remove(name);
         _byName.Remove(name);
+        return KErr.Ok;
+    }
+
+    /// <summary>do_set_proto_down: only drivers that allow it (macvlan, vxlan); a reason mask
+    /// updates single bits; protodown cannot be cleared while reasons are active.</summary>
+    public KErr DoSetProtoDown(NetDevice dev, bool? protoDown, (uint Value, uint? Mask)? reason)
+    {
+        if (!dev.ChangeProtoDown) return new KErr(Errno.EOPNOTSUPP, "Protodown not supported by device");
+        if (reason is var (value, mask))
+        {
+            // netdev_change_proto_down_reason_locked
+            if (mask is not uint m || m == 0) dev.ProtoDownReason = value;
+            else dev.ProtoDownReason = (dev.ProtoDownReason & ~m) | (value & m);
+        }
+        if (protoDown is bool pd)
+        {
+            if (!pd && dev.ProtoDownReason != 0)
+                return new KErr(Errno.EBUSY, "Cannot clear protodown, active reasons");
+            // netif_change_proto_down
+            if (pd) NetifCarrierOff(dev);
+            else NetifCarrierOn(dev);
+            dev.ProtoDown = pd;
+        }
         return KErr.Ok;
     }
 
@@ -506,12 +743,21 @@ public sealed partial class Net
         LinkWatchFireEvent(dev);
     }
 
+    /// <summary>netif_testing_on/off.</summary>
+    public void NetifSetTesting(NetDevice dev, bool on)
+    {
+        if (dev.Testing == on) return;
+        dev.Testing = on;
+        LinkWatchFireEvent(dev);
+    }
+
     /// <summary>linkwatch_fire_event.</summary>
     public void LinkWatchFireEvent(NetDevice dev)
     {
         if (dev.LinkWatchPending) return;
         dev.LinkWatchPending = true;
         _linkWatch.Add(dev);
+        Kernel.MarkDeferred(this);
     }
 
     /// <summary>default_operstate.</summary>

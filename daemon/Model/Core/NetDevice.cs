@@ -14,6 +14,10 @@ public enum PrivFlags
     DontBridge = 1 << 4,    // IFF_DONT_BRIDGE
     LiveAddrChange = 1 << 5,// IFF_LIVE_ADDR_CHANGE
     NoCarrierManagement = 1 << 6, // carrier always on, operstate never leaves UNKNOWN (lo, dummy, ifb)
+    MacvlanPort = 1 << 7,   // IFF_MACVLAN_PORT: the lower device of macvlans
+    Macvlan = 1 << 8,       // IFF_MACVLAN
+    Vlan8021q = 1 << 9,     // IFF_802_1Q_VLAN
+    UnicastFlt = 1 << 10,   // IFF_UNICAST_FLT
 }
 
 /// <summary>dev->reg_state.</summary>
@@ -54,6 +58,8 @@ public sealed class NetDevice
 
     public uint Mtu = 1500, MinMtu = 68, MaxMtu = 1500;
     public byte AddrLen = 6;
+    /// <summary>dev->hard_header_len (ETH_HLEN for Ethernet).</summary>
+    public ushort HardHeaderLen = 14;
     public byte[] DevAddr = new byte[6];
     public byte[] Broadcast = new byte[6];
     public byte[] PermAddr = new byte[6];
@@ -69,10 +75,38 @@ public sealed class NetDevice
     public uint GsoIpv4MaxSize = 65536, GroIpv4MaxSize = 65536;
     public uint CarrierUpCount, CarrierDownCount;
     public bool ProtoDown;
+    public uint ProtoDownReason;
+    /// <summary>dev->change_proto_down: the driver lets user space set protodown.</summary>
+    public bool ChangeProtoDown;
     public ushort NeededHeadroom, NeededTailroom;
+    /// <summary>NETIF_F_VLAN_CHALLENGED: no VLAN devices on top (lo).</summary>
+    public bool VlanChallenged;
+
+    /// <summary>dev->netns_immutable (NETIF_F_NETNS_LOCAL).</summary>
+    public bool NetnsImmutable => (PrivFlags & PrivFlags.NetnsLocal) != 0;
+
+    /// <summary>dev->mc: the link-layer multicast addresses the protocols joined.</summary>
+    public HwMcList Mc { get; } = new();
 
     /// <summary>The master device (bridge) this one is enslaved to (netdev_master_upper_dev_get).</summary>
     public NetDevice? Master { get; internal set; }
+
+    /// <summary>dev->adj_list.upper / .lower: the devices directly stacked on this one and under it
+    /// (netdev_upper_dev_link). The master, if any, is one of the uppers.</summary>
+    public List<NetDevice> Uppers { get; } = new();
+    public List<NetDevice> Lowers { get; } = new();
+
+    /// <summary>dev->rx_handler_data: whoever took the receive hook (a bridge port, a macvlan port).
+    /// A device has at most one (netdev_rx_handler_register answers EBUSY otherwise).</summary>
+    public object? RxHandlerData { get; internal set; }
+
+    /// <summary>dev->uc: secondary unicast addresses (refcounted), as stacked devices add them.</summary>
+    public Dictionary<ulong, int> UcList { get; } = new();
+    /// <summary>dev->uc_promisc: promiscuity taken because the device cannot filter unicast.</summary>
+    public bool UcPromisc;
+
+    /// <summary>dev->vlan_info: the 802.1Q devices on top of this one.</summary>
+    public Links.VlanInfo? VlanInfo { get; internal set; }
 
     /// <summary>in_device: IPv4 state; null until registered (or when the MTU is below 68).</summary>
     public Ipv4.InDevice? Ip4 { get; internal set; }

@@ -12,8 +12,8 @@ public sealed partial class Net
     /// the generic attributes of <paramref name="cfg"/> applied.</summary>
     public (NetDevice? Dev, KErr Err) RtnlCreateLink(string name, LinkOps ops, LinkConfig cfg)
     {
-        uint ntx = cfg.NumTxQueues ?? (ops is Links.VethLinkOps ? Links.VethLinkOps.NumQueues(this) : 1);
-        uint nrx = cfg.NumRxQueues ?? (ops is Links.VethLinkOps ? Links.VethLinkOps.NumQueues(this) : 1);
+        uint ntx = cfg.NumTxQueues ?? ops.DefaultNumQueues(this);
+        uint nrx = cfg.NumRxQueues ?? ops.DefaultNumQueues(this);
         if (ntx < 1 || ntx > 4096) return (null, new KErr(Errno.EINVAL, "Invalid number of transmit queues"));
         if (nrx < 1 || nrx > 4096) return (null, new KErr(Errno.EINVAL, "Invalid number of receive queues"));
 
@@ -88,11 +88,12 @@ public sealed partial class Net
         }
     }
 
-    /// <summary>rtnl_dev_combine_flags.</summary>
+    /// <summary>rtnl_dev_combine_flags: the unchanged bits come from dev_get_flags, so a promiscuity
+    /// held by a bridge (dev->flags) does not turn into a user request (dev->gflags).</summary>
     public static uint CombineFlags(NetDevice dev, LinkConfig cfg)
     {
         uint flags = cfg.FlagsValue;
-        if (cfg.FlagsChange != 0) flags = (flags & cfg.FlagsChange) | (dev.Flags & ~cfg.FlagsChange);
+        if (cfg.FlagsChange != 0) flags = (flags & cfg.FlagsChange) | (dev.GetFlags() & ~cfg.FlagsChange);
         return flags;
     }
 
@@ -153,6 +154,7 @@ public sealed partial class Net
         if (upper != null && upper.Ifindex == masterIndex) return KErr.Ok;
         if (upper != null)
         {
+            if (!upper.Ops.HasDelSlave) return new KErr(Errno.EOPNOTSUPP);
             var err = upper.Ops.DelSlave(upper, dev);
             if (err.Failed) return err;
         }
@@ -160,6 +162,7 @@ public sealed partial class Net
         {
             var master = GetDevice(masterIndex);
             if (master == null) return new KErr(Errno.EINVAL);
+            if (!master.Ops.HasAddSlave) return new KErr(Errno.EOPNOTSUPP);
             return master.Ops.AddSlave(master, dev);
         }
         return KErr.Ok;

@@ -33,11 +33,20 @@ public sealed partial class Ipv6Net
     internal Inet6Dev? Ipv6AddDev(NetDevice dev)
     {
         if (dev.Mtu < Ipv6MinMtu && !dev.IsLoopback) return null;
-        var idev = new Inet6Dev(dev, Default.Clone());
+        var idev = new Inet6Dev(dev, Default.Clone(), Net.Kernel.NdTblParms.CloneFor(dev));
         idev.Cnf[DEVCONF_MTU6] = (int)dev.Mtu;
+        if (idev.Cnf.StableSecret != null) idev.Cnf[DEVCONF_ADDR_GEN_MODE] = IN6_ADDR_GEN_MODE_STABLE_PRIVACY;
+        if (dev.IsLoopback || dev.Type == ARPHRD_NONE)
+            idev.Cnf[DEVCONF_USE_TEMPADDR] = -1; // "Disabled Privacy Extensions"
+        if (dev.IsLoopback) idev.Cnf[DEVCONF_ACCEPT_DAD] = -1;
         idev.CstampMs = idev.TstampMs = Net.Kernel.Clock.NowMs;
         if (dev.IsUp && AddrconfLinkReady(dev)) idev.Ready = true;
+        AddrconfSysctlRegister(idev);
         dev.Ip6 = idev;
+        // the interface-local and link-local all-nodes groups, all-routers when forwarding
+        Ipv6DevMcInc(idev, InterfaceLocalAllNodes);
+        Ipv6DevMcInc(idev, LinkLocalAllNodes);
+        if (idev.Cnf[DEVCONF_FORWARDING] != 0 && (dev.Flags & IFF_MULTICAST) != 0) Ipv6DevMcInc(idev, LinkLocalAllRouters);
         return idev;
     }
 
@@ -255,6 +264,7 @@ public sealed partial class Ipv6Net
         CancelDad(ifp);
         ifp.Dev.Ip6?.Unlink(ifp);
         Net.Events.Addr(ifp, true);
+        AddrconfLeaveSolicit(ifp);
         if (ifp.LocalRoute != null) Ip6DelRt(ifp.LocalRoute);
         if ((ifp.Flags & IFA_F_PERMANENT) != 0 && (ifp.Flags & IFA_F_NOPREFIXROUTE) == 0)
             CleanupPrefixRoute(ifp, ifp.RtPriority);
@@ -270,6 +280,7 @@ public sealed partial class Ipv6Net
         if (ifp.State == Inet6IfAddrState.Dead) return;
         ifp.State = Inet6IfAddrState.PreDad;
         if (!_dadWork.Contains(ifp)) _dadWork.Add(ifp);
+        Net.Kernel.MarkDeferred(Net);
     }
 
     private void CancelDad(Inet6IfAddr ifp)
@@ -299,7 +310,9 @@ public sealed partial class Ipv6Net
     private void AddrconfDadBegin(Inet6IfAddr ifp)
     {
         var idev = ifp.Dev.Ip6;
-        if (idev == null || ifp.State == Inet6IfAddrState.Dead) return;
+        if (idev == null) return;
+        AddrconfJoinSolicit(ifp);
+        if (ifp.State == Inet6IfAddrState.Dead) return;
         var dev = ifp.Dev;
         if ((dev.Flags & (IFF_NOARP | IFF_LOOPBACK)) != 0 ||
             (All[DEVCONF_ACCEPT_DAD] < 1 && idev.Cnf[DEVCONF_ACCEPT_DAD] < 1) ||
@@ -490,10 +503,19 @@ public sealed partial class Ipv6Net
                 ifa.State = Inet6IfAddrState.Dead;
                 ifa.Dead = true;
             }
-            if (state != Inet6IfAddrState.Dead) Net.Events.Addr(ifa, true);
+            if (state != Inet6IfAddrState.Dead)
+            {
+                Net.Events.Addr(ifa, true);
+                AddrconfLeaveSolicit(ifa);
+            }
             if (!keep) idev.Unlink(ifa);
         }
         idev.TstampMs = Net.Kernel.Clock.NowMs;
+        if (unregister)
+        {
+            Ipv6McDestroyDev(idev);
+            AddrconfSysctlUnregister(idev);
+        }
     }
 
     /// <summary>addrconf_notify: the netdev notifier of IPv6.</summary>
@@ -570,6 +592,11 @@ public sealed partial class Ipv6Net
                 case NetdevEvent.Unregister:
                     v6.AddrconfIfdown(dev, ev != NetdevEvent.Down);
                     return;
+                case NetdevEvent.ChangeName:
+                    if (idev == null) return;
+                    v6.AddrconfSysctlUnregister(idev);
+                    v6.AddrconfSysctlRegister(idev);
+                    return;
             }
         }
     }
@@ -603,20 +630,36 @@ public static class Addrconf
         return v;
     }
 
-    /// <summary>ipv6_generate_stable_address (RFC 7217): SHA-1 over the secret, the prefix, the
-    /// hardware address and the DAD counter; the low 64 bits of the digest become the interface id.</summary>
+    /// <summary>ipv6_generate_stable_address (RFC 7217): one SHA-1 block transform over {secret,
+    /// prefix[0..8], perm_addr[32], dad_count}; the first two digest words, stored in host (little
+    /// endian) order as the kernel does, become the interface id. Reserved ids retry with the next
+    /// dad_count, up to idgen_retries (3).</summary>
     public static ulong? GenerateStable(UInt128 secret, UInt128 prefix, NetDevice dev, int dadCount)
     {
-        Span<byte> data = stackalloc byte[16 + 8 + 32 + 1];
-        data.Clear();
-        Inet.V6(secret, data);
+        Span<byte> block = stackalloc byte[64];
+        Span<uint> digest = stackalloc uint[5];
         Span<byte> p = stackalloc byte[16];
-        Inet.V6(prefix, p);
-        p[..8].CopyTo(data[16..]);
-        dev.DevAddr.AsSpan(0, Math.Min(32, dev.DevAddr.Length)).CopyTo(data[24..]);
-        data[56] = (byte)dadCount;
-        var digest = System.Security.Cryptography.SHA1.HashData(data);
-        ulong iid = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(digest.AsSpan(0, 8));
-        return iid;
+        Span<byte> iid = stackalloc byte[8];
+        for (; dadCount <= 3; dadCount++)
+        {
+            block.Clear();
+            Inet.V6(secret, block);
+            Inet.V6(prefix, p);
+            p[..8].CopyTo(block[16..]);
+            dev.PermAddr.AsSpan(0, Math.Min(dev.PermAddr.Length, Math.Min(32, (int)dev.AddrLen))).CopyTo(block[24..]);
+            block[56] = (byte)dadCount;
+            Sha1.TransformOneBlock(block, digest);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(iid, digest[0]);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(iid[4..], digest[1]);
+            ulong id = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(iid);
+            if (!ReservedInterfaceId(id)) return id;
+        }
+        return null;
     }
+
+    /// <summary>ipv6_reserved_interfaceid: the subnet-router anycast id and the reserved ranges.</summary>
+    public static bool ReservedInterfaceId(ulong id) =>
+        id == 0 ||
+        (id & 0xffff_ffff_fe00_0000UL) == 0x0200_5eff_fe00_0000UL ||
+        (id & 0xffff_ffff_ffff_ff80UL) == 0xfdff_ffff_ffff_ff80UL;
 }

@@ -18,6 +18,15 @@ public sealed class DummyLinkOps : LinkOps
         dev.MaxMtu = 0;
     }
 
+    /// <summary>dummy_change_carrier.</summary>
+    public override bool HasChangeCarrier => true;
+    public override KErr ChangeCarrier(NetDevice dev, bool on)
+    {
+        if (on) dev.Net.NetifCarrierOn(dev);
+        else dev.Net.NetifCarrierOff(dev);
+        return KErr.Ok;
+    }
+
     public override KErr NewLink(Net net, NetDevice dev, LinkConfig common, object? kindConfig)
     {
         if (common.Address == null) Links.Setup.EthHwAddrRandom(net.Kernel, dev);

@@ -22,5 +22,6 @@ public sealed class LoopbackLinkOps : LinkOps
         dev.DevAddr = new byte[6];
         dev.Broadcast = new byte[6];
         dev.TsoMaxSize = Links.Setup.GsoMaxSize;
+        dev.VlanChallenged = true; // NETIF_F_VLAN_CHALLENGED
     }
 }

@@ -30,6 +30,11 @@ public sealed class VethLinkOps : LinkOps
     /// <summary>veth_get_num_queues: one queue per possible CPU.</summary>
     public static uint NumQueues(Net net) => (uint)Math.Max(1, net.Kernel.Options.PossibleCpus);
 
+    public override uint DefaultNumQueues(Net net) => NumQueues(net);
+
+    /// <summary>veth_get_link_ksettings: 10 Gb/s full duplex.</summary>
+    public override int? GetLinkSpeed(NetDevice dev) => 10000;
+
     /// <summary>veth_newlink: the peer is created and registered first (so it gets the lower index),
     /// then the device; both start without carrier.</summary>
     public override KErr NewLink(Net net, NetDevice dev, LinkConfig common, object? kindConfig)
@@ -37,7 +42,7 @@ public sealed class VethLinkOps : LinkOps
         var peerCfg = (kindConfig as VethConfig)?.Peer;
         var tbp = peerCfg ?? common;
         string peerName = peerCfg?.Name ?? "veth%d";
-        var peerNet = peerCfg?.TargetNet ?? net;
+        var peerNet = peerCfg?.TargetNet ?? common.SourceNet ?? net;
 
         var (peer, err) = peerNet.RtnlCreateLink(peerName, this, tbp);
         if (err.Failed) return err;
@@ -47,6 +52,7 @@ public sealed class VethLinkOps : LinkOps
 
         err = peerNet.RegisterNetdevice(peer);
         if (err.Failed) return err;
+        VethInitQueues(peer, tbp);
         peerNet.NetifCarrierOff(peer);
         err = peerNet.RtnlConfigureLink(peer, peerCfg);
         if (err.Failed)
@@ -63,6 +69,7 @@ public sealed class VethLinkOps : LinkOps
             peerNet.UnregisterNetdeviceMany([peer]);
             return err;
         }
+        VethInitQueues(dev, common);
         net.NetifCarrierOff(dev);
         ((VethPriv)dev.Priv!).Peer = peer;
         ((VethPriv)peer.Priv!).Peer = dev;
@@ -70,6 +77,14 @@ public sealed class VethLinkOps : LinkOps
     }
 
     private static NetDevice? PeerOf(NetDevice dev) => (dev.Priv as VethPriv)?.Peer;
+
+    /// <summary>veth_init_queues: without explicit counts, one real queue each way (the others are
+    /// there for XDP); /sys/class/net/DEV/queues shows the real ones.</summary>
+    private static void VethInitQueues(NetDevice dev, LinkConfig cfg)
+    {
+        if (cfg.NumTxQueues == null && dev.NumTxQueues > 1) dev.RealNumTxQueues = 1;
+        if (cfg.NumRxQueues == null && dev.NumRxQueues > 1) dev.RealNumRxQueues = 1;
+    }
 
     /// <summary>veth_dellink: the peer goes too.</summary>
     public override void DelLink(NetDevice dev, List<NetDevice> kill)
