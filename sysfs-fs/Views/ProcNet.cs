@@ -256,9 +256,9 @@ internal sealed class ProcNetDir : FsDir
             if (r.Type is (byte)RTN_BROADCAST or (byte)RTN_MULTICAST) continue;
             var nh = r.FirstNh;
             uint mask = r.DstLen == 0 ? 0 : uint.MaxValue << (32 - r.DstLen);
+            // fib_flag_trans: RTF_REJECT for unreachable and prohibit, RTF_UP always
             uint flags = 0x0001; // RTF_UP
-            if (r.Type is (byte)RTN_UNREACHABLE or (byte)RTN_PROHIBIT or (byte)RTN_BLACKHOLE) flags = 0x0200; // RTF_REJECT
-            else if (nh != null && (nh.Flags & RTNH_F_DEAD) != 0) flags = 0;
+            if (r.Type is (byte)RTN_UNREACHABLE or (byte)RTN_PROHIBIT) flags |= 0x0200; // RTF_REJECT
             if (nh is { GwFamily: (byte)AF_INET }) flags |= 0x0002; // RTF_GATEWAY
             if (mask == uint.MaxValue) flags |= 0x0004;             // RTF_HOST
             uint gw = nh is { GwFamily: (byte)AF_INET } ? (uint)nh.Gateway : 0;
@@ -275,14 +275,22 @@ internal sealed class ProcNetDir : FsDir
     private static IEnumerable<Route> MergedRoutes(Net net) =>
         (net.Ipv4.GetTable((uint)RT_TABLE_MAIN)?.Routes ?? []).Concat(net.Ipv4.GetTable((uint)RT_TABLE_LOCAL)?.Routes ?? []);
 
+    /// <summary>fib_trie_seq_show: every table in hash order (id mod 256, newest first in a bucket);
+    /// main and local share one trie until a rule is added (fib_unmerge).</summary>
     private static string FibTrie(Net net)
     {
         var sb = new StringBuilder();
-        var trie = FibTrieView.Build(MergedRoutes(net));
-        trie.Show(sb, "Main");
-        trie.Show(sb, "Local");
+        bool merged = !net.Ipv4.Rules.Unmerged;
+        FibTrieView? shared = null;
         foreach (var t in net.Ipv4.TablesInDumpOrder)
-            if (t.Id is not ((uint)RT_TABLE_MAIN or (uint)RT_TABLE_LOCAL)) FibTrieView.Build(t.Routes).Show(sb, $"Id {t.Id}");
+        {
+            if (t.Id is (uint)RT_TABLE_MAIN or (uint)RT_TABLE_LOCAL)
+            {
+                var trie = merged ? shared ??= FibTrieView.Build(MergedRoutes(net)) : FibTrieView.Build(t.Routes);
+                trie.Show(sb, t.Id == (uint)RT_TABLE_MAIN ? "Main" : "Local");
+            }
+            else FibTrieView.Build(t.Routes).Show(sb, $"Id {t.Id}");
+        }
         return sb.ToString();
     }
 

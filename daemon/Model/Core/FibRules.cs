@@ -67,6 +67,9 @@ public sealed class FibRulesOps
     public int AddrBits => Family == AF_INET ? 32 : 128;
     /// <summary>fib_has_custom_rules: any rule change happened.</summary>
     public bool HasCustomRules { get; private set; }
+    /// <summary>fib_unmerge happened (IPv4): a rule was added, so the local table no longer shares
+    /// the main table's trie (only /proc/net/fib_trie shows the difference).</summary>
+    public bool Unmerged { get; private set; }
     public int UnresolvedRules { get; private set; }
 
     public IReadOnlyList<FibRule> Rules => _rules;
@@ -162,6 +165,7 @@ public sealed class FibRulesOps
         }
         _rules.Insert(at, rule);
         HasCustomRules = true;
+        Unmerged = true;
         Net.Events.Rule(Net, rule, false);
         return KErr.Ok;
     }
