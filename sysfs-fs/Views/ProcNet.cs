@@ -29,7 +29,7 @@ internal sealed class ProcNetDir : FsDir
         }
         var net = ns.Net;
         Add("anycast6", _ => "");
-        Add("arp", _ => "IP address       HW type     Flags       HW address            Mask     Device\n");
+        Add("arp", Arp);
         Add("dev", Dev);
         Add("dev_mcast", DevMcast);
         Add("fib_trie", FibTrie);
@@ -235,6 +235,36 @@ internal sealed class ProcNetDir : FsDir
             if (d.Ip6 is not { } idev) continue;
             foreach (var m in idev.McList)
                 sb.Append($"{d.Ifindex,-4} {d.Name,-15} {Hex6(m.Addr)} {m.Users,5} {m.Flags:X8} 0\n");
+        }
+        return sb.ToString();
+    }
+
+    // ---- neighbours --------------------------------------------------------------------------------
+
+    /// <summary>arp_seq_show: the ARP table's entries (NEIGH_SEQ_SKIP_NOARP: not those in no state
+    /// but NUD_NOARP), then its proxy entries, in the table's order (the kernel's is its hash's).</summary>
+    private static string Arp(Net net)
+    {
+        var sb = new StringBuilder("IP address       HW type     Flags       HW address            Mask     Device\n");
+        var tbl = net.Neigh.Arp;
+        foreach (var n in tbl.Entries.Values)
+        {
+            if ((n.State & ~NUD_NOARP) == 0 || n.Dev == null) continue;
+            // arp_state_to_flags
+            int flags = (n.State & NUD_PERMANENT) != 0 ? 0x4 | 0x2 : (n.State & NeighTable.NudValid) != 0 ? 0x2 : 0;
+            var hw = new StringBuilder();
+            for (int j = 0; j < n.Dev.AddrLen; j++)
+            {
+                if (j > 0) hw.Append(':');
+                hw.Append((n.Lladdr != null && j < n.Lladdr.Length ? n.Lladdr[j] : 0).ToString("x2"));
+            }
+            sb.Append($"{Inet.FormatV4((uint)n.Key),-16} 0x{n.Dev.Type,-10:x}0x{flags,-10:x}{hw,-17}     *        {n.Dev.Name}\n");
+        }
+        foreach (var p in tbl.Proxies.Values)
+        {
+            // arp_format_pneigh_entry: ATF_PUBL | ATF_PERM
+            int hatype = p.Dev?.Type ?? 0;
+            sb.Append($"{Inet.FormatV4((uint)p.Key),-16} 0x{hatype,-10:x}0x{0xc,-10:x}00:00:00:00:00:00     *        {p.Dev?.Name ?? "*"}\n");
         }
         return sb.ToString();
     }

@@ -326,8 +326,20 @@ public sealed class NeighTable
         if (_proxyByKey.TryGetValue(k, out var p)) return p;
         p = new Neighbour { Table = this, Key = key, Dev = dev, IsProxy = true, State = (ushort)NUD_NONE, Seq = ++_seq };
         _proxyByKey[k] = p;
-        _proxies.Add(p.Seq, p);
+        _proxies.Add(ProxyOrder(p), p);
         return p;
+    }
+
+    /// <summary>The order of the proxy entries (phash_buckets): by pneigh_hash of the key's last four
+    /// bytes (read as a little-endian u32, folded to 4 bits), newest first in a bucket.</summary>
+    private long ProxyOrder(Neighbour p)
+    {
+        uint h = System.Buffers.Binary.BinaryPrimitives.ReverseEndianness((uint)p.Key);
+        h ^= h >> 16;
+        h ^= h >> 8;
+        h ^= h >> 4;
+        h &= 0xF; // PNEIGH_HASHMASK
+        return ((long)h << 48) | (0xFFFF_FFFF_FFFFL - p.Seq);
     }
 
     /// <summary>pneigh_delete.</summary>
@@ -335,7 +347,7 @@ public sealed class NeighTable
     {
         var k = (key, dev?.Ifindex ?? 0);
         if (!_proxyByKey.Remove(k, out var p)) return new KErr(Errno.ENOENT);
-        _proxies.Remove(p.Seq);
+        _proxies.Remove(ProxyOrder(p));
         p.Dead = true;
         Net.Events.Neigh(Net, p, true);
         return KErr.Ok;
@@ -360,7 +372,7 @@ public sealed class NeighTable
         foreach (var p in pv)
         {
             _proxyByKey.Remove((p.Key, p.Dev?.Ifindex ?? 0));
-            _proxies.Remove(p.Seq);
+            _proxies.Remove(ProxyOrder(p));
             p.Dead = true;
         }
     }
