@@ -33,7 +33,11 @@ trap 'exit 130' INT TERM HUP
 for _ in $(seq 1200); do [ -S "$VIRTKERNEL_SOCKET" ] && [ -s "$VIRTKERNEL_SOCKET.pid" ] && break; sleep 0.025; done
 DPID=$(cat "$VIRTKERNEL_SOCKET.pid" 2>/dev/null || true)
 [ -n "$DPID" ] || { cat "$TMP/daemon.log" >&2; echo "error: the daemon did not start" >&2; exit 1; }
-ipv() { "$VK" run -- /usr/sbin/ip "$@"; }
+# ip under the shim, as `vk run` starts it but without the wrapper's own start-up inside the timed
+# step (one exec of ip, as in the kernel's runs)
+SHIM=$ROOT/shim/build/libvkshim.so
+[ -f "$SHIM" ] || { echo "error: $SHIM missing (./vk build)" >&2; exit 1; }
+ipv() { LD_PRELOAD=$SHIM${LD_PRELOAD:+:$LD_PRELOAD} /usr/sbin/ip "$@"; }
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$DPID/status"; }
 
 cat >"$TMP/setup" <<'EOS'
