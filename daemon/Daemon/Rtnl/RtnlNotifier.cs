@@ -37,14 +37,20 @@ public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents
         bool echo = fromRequest && _reqSock != null && (_reqHdr.Flags & NLM_F_ECHO) != 0;
         uint exclude = echo ? _reqSock!.PortId : 0;
         var table = _engine.TableIfAny(net);
+        // the management API counts it; an injected ENOBUFS fault drops it for every listener
+        bool drop = _engine.Hooks?.Notified(net, group, _w.Span) ?? false;
         if (table != null)
             foreach (var sk in table.Listeners(group))
-                if (!(echo && sk.PortId == exclude)) sk.EnqueueMulticast(_w.Span, group);
+                if (!(echo && sk.PortId == exclude))
+                {
+                    if (!drop) sk.EnqueueMulticast(_w.Span, group);
+                    else if (!sk.NoEnobufs) sk.MarkOverrun();
+                }
         if (echo) _reqSock!.Enqueue(_w.Span);
     }
 
     private bool Wanted(Net net, uint group, bool fromRequest) =>
-        (_engine.TableIfAny(net)?.HasListeners(group) ?? false) ||
+        (_engine.TableIfAny(net)?.HasListeners(group) ?? false) || (_engine.Hooks?.WantsAllNotifications ?? false) ||
         (fromRequest && _reqSock != null && (_reqHdr.Flags & NLM_F_ECHO) != 0);
 
     /// <summary>rtmsg_ifinfo.</summary>
