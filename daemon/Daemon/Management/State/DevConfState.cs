@@ -17,7 +17,9 @@ public sealed class DevConfState : IStateSubsystem
     public string Name => "devconf";
 
     private static readonly Dictionary<int, string> V4Names = NamesOf("IPV4_DEVCONF_", 1, DevConf.Max);
-    private static readonly Dictionary<int, string> V6Names = NamesOf("DEVCONF_", 0, DevConf6.Max - 1);
+    // stable_secret is not an integer (DevConf6.StableSecret)
+    private static readonly Dictionary<int, string> V6Names = NamesOf("DEVCONF_", 0, DevConf6.Max - 1)
+        .Where(kv => kv.Value != "stable_secret").ToDictionary();
 
     private static Dictionary<int, string> NamesOf(string prefix, int min, int max)
     {

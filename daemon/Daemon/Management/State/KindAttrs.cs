@@ -40,7 +40,7 @@ public static class KindAttrs
             {
                 if (!f.IsLiteral || !f.Name.StartsWith(prefix) || f.GetRawConstantValue() is not int v) continue;
                 string rest = f.Name[prefix.Length..];
-                if (rest.StartsWith("MAX") || rest == "UNSPEC" || rest == "PAD") continue;
+                if (rest == "MAX" || System.Text.RegularExpressions.Regex.IsMatch(rest, "^MAX_[0-9]") || rest == "UNSPEC" || rest == "PAD") continue;
                 // longer prefixes (IFLA_BR_ vs IFLA_BRPORT_) are other tables
                 if (prefix == "IFLA_BR_" && f.Name.StartsWith("IFLA_BRPORT_")) continue;
                 byType.TryAdd(v, f.Name);
@@ -108,9 +108,19 @@ public static class KindAttrs
                 byte[] bytes;
                 try { bytes = Convert.FromHexString(h); }
                 catch (FormatException) { throw Bad(at, "invalid hex"); }
+                if (name == "IFLA_BR_MULTI_BOOLOPT" && bytes.Length == 8)
+                {
+                    // struct br_boolopt_multi { optval, optmask }: the dump's mask names every option;
+                    // only those that are on need asking for (some cannot be asked for at all here)
+                    uint on = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes);
+                    if (on == 0) continue;
+                    System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(4), on);
+                }
                 w.PutBytes(type, bytes);
                 continue;
             }
+            // options at their default that this kernel refuses to be asked for (no VLAN filtering)
+            if (name == "IFLA_BR_VLAN_FILTERING" && value is JsonValue vf && vf.TryGetValue<long>(out var vfv) && vfv == 0) continue;
             switch (p.Type)
             {
                 case NlaType.U8: case NlaType.S8: w.PutU8(type, (byte)Int(value, at, 0, 255)); break;

@@ -70,6 +70,7 @@ public sealed class LinkState : IStateSubsystem
             ["gso_ipv4_max_size"] = dev.GsoIpv4MaxSize,
             ["gro_ipv4_max_size"] = dev.GroIpv4MaxSize,
             ["linkmode"] = dev.LinkMode,
+            ["qdisc"] = dev.Qdisc,
             ["protodown"] = dev.ProtoDown,
         };
         var linkNet = dev.Ops.GetLinkNet(dev);
@@ -87,6 +88,7 @@ public sealed class LinkState : IStateSubsystem
         if (dev.Ip6 != null)
         {
             o["addrgenmode"] = dev.Ip6.Cnf[DEVCONF_ADDR_GEN_MODE];
+            o["ipv6_ready"] = dev.Ip6.Ready;
             if (dev.Ip6.Token != 0) o["token"] = Inet.FormatV6(dev.Ip6.Token);
         }
         if (RtnlLinkKind.Of(dev) is { } kind)
@@ -150,12 +152,14 @@ public sealed class LinkState : IStateSubsystem
         public byte[] Address = [], Broadcast = [];
         public byte AddrAssignType;
         public string? Alias;
+        public string? Qdisc;
         public List<string> AltNames = new();
         public int? Peer, Link;
         public string? Master;
         public byte LinkMode;
         public bool ProtoDown;
         public int? AddrGenMode;
+        public bool Ipv6Ready;
         public string? Token;
         public JsonObject? InfoData, SlaveData;
         public List<JsonObject> V4 = new(), V6 = new();
@@ -204,6 +208,9 @@ public sealed class LinkState : IStateSubsystem
             s.GsoIpv4MaxSize = (uint)(OptInt(d, "gso_ipv4_max_size", w, 0, uint.MaxValue) ?? 65536);
             s.GroIpv4MaxSize = (uint)(OptInt(d, "gro_ipv4_max_size", w, 0, uint.MaxValue) ?? 65536);
             s.Alias = OptStr(d, "alias", w);
+            s.Qdisc = OptStr(d, "qdisc", w);
+            if (s.Qdisc is not (null or "noop" or "noqueue" or "pfifo_fast" or "fq_codel"))
+                throw new ApiError(ApiError.ImportFailed, $"{w}: qdisc \"{s.Qdisc}\" cannot be imported (no traffic control here)");
             foreach (var a in Arr(d["altnames"] ?? new JsonArray(), w + ".altnames")) s.AltNames.Add(Str(a, w + ".altnames"));
             s.Peer = (int?)OptInt(d, "peer", w, 1, int.MaxValue);
             s.Link = (int?)OptInt(d, "link", w, 1, int.MaxValue);
@@ -213,6 +220,7 @@ public sealed class LinkState : IStateSubsystem
             s.LinkMode = (byte)(OptInt(d, "linkmode", w, 0, 1) ?? 0);
             s.ProtoDown = d["protodown"] is { } pd && Bool(pd, w + ".protodown");
             s.AddrGenMode = (int?)OptInt(d, "addrgenmode", w, 0, 3);
+            s.Ipv6Ready = d["ipv6_ready"] is { } rd && Bool(rd, w + ".ipv6_ready");
             s.Token = OptStr(d, "token", w);
             s.InfoData = d["info_data"] is null ? null : Obj(d["info_data"], w + ".info_data");
             s.SlaveData = d["info_slave_data"] is null ? null : Obj(d["info_slave_data"], w + ".info_slave_data");
@@ -402,6 +410,19 @@ public sealed class LinkState : IStateSubsystem
             if (dev.IsUp != up) SetFlags(rtnl, s, up ? (uint)IFF_UP : 0u, (uint)IFF_UP);
         }
 
+        // IPv6 became ready on a device once it had a carrier (IF_READY stays when the carrier goes,
+        // as do the routes addrconf made then): a device that was ready but has no carrier now is
+        // given one for a moment, as when its peer or lower device was up for a while
+        foreach (var s in specs)
+        {
+            var dev = net.GetDevice(s.Ifindex)!;
+            if (!s.Ipv6Ready || dev.Ip6 == null || dev.Ip6.Ready || !dev.IsUp || dev.Carrier) continue;
+            net.NetifCarrierOn(dev);
+            net.Kernel.RunDeferred();
+            net.NetifCarrierOff(dev);
+            net.Kernel.RunDeferred();
+        }
+
         // 5. addresses: IPv4 in list order; IPv6 oldest first within a scope (the list is newest
         // first), skipping those the kernel made itself (::1, link-local) and removing those it made
         // that the document does not have
@@ -411,6 +432,8 @@ public sealed class LinkState : IStateSubsystem
             foreach (var a in s.V4)
             {
                 var (local, peer, plen, bcast, label, scope, flags, metric, proto, valid, pref) = ParseAddr4(a, s.Where + ".ipv4");
+                // made by the kernel itself (127.0.0.1/8 when lo comes up)
+                if (dev.Ip4 != null && dev.Ip4.Addrs.Any(x => x.Local == local && x.PrefixLen == plen)) continue;
                 var w = rtnl.Begin(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
                 new IfAddrMsg { Family = AF_INET, PrefixLen = plen, Flags = (byte)(flags & 0xff), Scope = scope, Index = (uint)s.Ifindex }.Write(w.Reserve(IfAddrMsg.Size));
                 var b4 = new byte[4];
@@ -451,7 +474,13 @@ public sealed class LinkState : IStateSubsystem
         }
 
         // 6. what no request sets
-        foreach (var s in specs) net.GetDevice(s.Ifindex)!.AddrAssignType = s.AddrAssignType;
+        foreach (var s in specs)
+        {
+            var dev = net.GetDevice(s.Ifindex)!;
+            dev.AddrAssignType = s.AddrAssignType;
+            // the root qdisc a device got when it was first opened stays after it went down
+            if (s.Qdisc != null) dev.Qdisc = s.Qdisc;
+        }
         net.IfindexNext = next;
     }
 

@@ -76,13 +76,38 @@ public sealed class RouteState : IStateSubsystem
         var want = Arr(section, "routes").Select(r => r!.ToJsonString()).ToList();
         var have = All(ctx.Net).Select(r => r.ToJsonString()).ToList();
         var missing = Minus(want, have);
+        var extra = Minus(have, want);
         if (missing.Count > 0)
             throw new ApiError(ApiError.ImportFailed,
-                $"routes: {missing.Count} route(s) of the document are not made by its links and addresses, and this daemon cannot import other routes yet (first: {missing[0]})");
-        var extra = Minus(have, want);
+                $"routes: {missing.Count} route(s) of the document are not made by its links and addresses, and this daemon cannot import other routes yet (first: {missing[0]}{(extra.Count > 0 ? "; made instead: " + extra[0] : "")})");
         if (extra.Count > 0)
             throw new ApiError(ApiError.ImportFailed,
                 $"routes: the links and addresses made {extra.Count} route(s) the document does not have (first: {extra[0]})");
+        RestoreOrder(ctx.Net, want);
+    }
+
+    /// <summary>Routes of one prefix are kept in the order they were inserted (fib_alias list,
+    /// fib6 leaf list), which the links and addresses of the import need not repeat: the routes of
+    /// each prefix are put back in the document's order.</summary>
+    private static void RestoreOrder(Net net, List<string> want)
+    {
+        var pos = new Dictionary<string, Queue<int>>();
+        for (int i = 0; i < want.Count; i++)
+        {
+            if (!pos.TryGetValue(want[i], out var q)) pos[want[i]] = q = new Queue<int>();
+            q.Enqueue(i);
+        }
+        var rank = new Dictionary<Route, int>();
+        foreach (var t in net.Ipv4.TablesInDumpOrder)
+            foreach (var r in t.Routes) rank[r] = pos[Describe(r).ToJsonString()].Dequeue();
+        foreach (var t in net.Ipv6.TablesInDumpOrder)
+            foreach (var r in t.Routes) rank[r] = pos[Describe(r).ToJsonString()].Dequeue();
+        foreach (var t in net.Ipv4.Tables)
+            foreach (var g in t.Routes.GroupBy(r => ((uint)r.Dst, r.DstLen)).Where(g => g.Count() > 1).ToList())
+                if (t.FindNode(g.Key.Item1, g.Key.DstLen) is { } n) n.Aliases.Sort((a, b) => rank[a].CompareTo(rank[b]));
+        foreach (var t in net.Ipv6.Tables)
+            foreach (var g in t.Routes.GroupBy(r => (r.Dst, r.DstLen)).Where(g => g.Count() > 1).ToList())
+                if (t.FindNode(g.Key.Dst, g.Key.DstLen) is { } n) n.Leaf.Sort((a, b) => rank[a].CompareTo(rank[b]));
     }
 
     private static List<string> Minus(List<string> a, List<string> b)
