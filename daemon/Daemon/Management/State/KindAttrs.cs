@@ -57,6 +57,10 @@ public static class KindAttrs
         return k == null ? null : slave ? k.SlavePolicy : k.DataPolicy;
     }
 
+    /// <summary>Kinds whose devices are created without options, which are then set one by one
+    /// where they differ from the defaults (a bridge's ageing time, even unchanged, rearms its gc).</summary>
+    public static bool CreatedBare(string kind) => kind == "bridge";
+
     public static JsonObject Export(Action<NlWriter> fill, string kind, bool slave)
     {
         var w = new NlWriter(1 << 14);
@@ -108,6 +112,12 @@ public static class KindAttrs
                 byte[] bytes;
                 try { bytes = Convert.FromHexString(h); }
                 catch (FormatException) { throw Bad(at, "invalid hex"); }
+                if (p.Type == NlaType.Flag)
+                {
+                    // a flag the dump writes as a u8 (IFLA_VXLAN_TTL_INHERIT): present when non-zero
+                    if (bytes.Any(b => b != 0)) w.PutFlag(type);
+                    continue;
+                }
                 if (name == "IFLA_BR_MULTI_BOOLOPT" && bytes.Length == 8)
                 {
                     // struct br_boolopt_multi { optval, optmask }: the dump's mask names every option;

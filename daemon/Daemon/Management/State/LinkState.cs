@@ -318,7 +318,7 @@ public sealed class LinkState : IStateSubsystem
                 w.EndNest(data);
                 made.Add(peer.Ifindex);
             }
-            else if (ready.InfoData != null)
+            else if (ready.InfoData != null && !KindAttrs.CreatedBare(ready.Kind!))
             {
                 int data = w.BeginNest(IFLA_INFO_DATA);
                 KindAttrs.Put(w, ready.InfoData, ready.Kind!, slave: false);
@@ -333,6 +333,26 @@ public sealed class LinkState : IStateSubsystem
         foreach (var s in specs)
         {
             var dev = net.GetDevice(s.Ifindex) ?? throw new ApiError(ApiError.ImportFailed, $"{s.Where}: the device was not created");
+            // kind options that differ from what the device has now (all of them for kinds created
+            // bare: setting a bridge option to its default value is not free, it rearms timers)
+            if (s.InfoData != null && RtnlLinkKind.Of(dev) is { HasFillInfo: true } kind)
+            {
+                var now = KindAttrs.Export(w => kind.FillInfo(w, dev), kind.Kind, slave: false);
+                var diff = new JsonObject();
+                foreach (var (k, v) in s.InfoData)
+                    if (v != null && !JsonNode.DeepEquals(v, now[k])) diff[k] = v.DeepClone();
+                var cw = rtnl.Begin(RTM_NEWLINK, 0);
+                new IfInfoMsg { Index = s.Ifindex }.Write(cw.Reserve(IfInfoMsg.Size));
+                int li = cw.BeginNest(IFLA_LINKINFO);
+                cw.PutString(IFLA_INFO_KIND, kind.Kind);
+                int data = cw.BeginNest(IFLA_INFO_DATA);
+                int before = cw.Length;
+                KindAttrs.Put(cw, diff, kind.Kind, slave: false);
+                bool any = cw.Length > before;
+                cw.EndNest(data);
+                cw.EndNest(li);
+                if (any) rtnl.Send($"setting the {kind.Kind} options of {s.Name}");
+            }
             var w = rtnl.Begin(RTM_SETLINK, 0);
             new IfInfoMsg { Index = s.Ifindex }.Write(w.Reserve(IfInfoMsg.Size));
             int mark = w.Length;
@@ -367,15 +387,32 @@ public sealed class LinkState : IStateSubsystem
 
         // 3. masters, in the order their ports were numbered, then the ports' options
         var ports = specs.Where(s => s.Master != null)
-            .OrderBy(s => s.SlaveData?["IFLA_BRPORT_NO"] is JsonValue v && v.TryGetValue<long>(out var no) ? no : long.MaxValue)
+            .OrderBy(s => PortNo(s) ?? long.MaxValue)
             .ThenBy(s => s.Ifindex).ToList();
+        var placeholders = new List<int>();
         foreach (var s in ports)
         {
             var master = specs.First(m => m.Name == s.Master);
+            // a bridge numbers a new port with the lowest free number: numbers below the one the
+            // port had are taken for a moment by placeholder devices
+            if (net.GetDevice(master.Ifindex)?.Priv is NetBridge br && PortNo(s) is long wantNo)
+            {
+                for (int no = 1; no < wantNo && no < NetBridge.MaxPorts; no++)
+                {
+                    if (br.GetPort((ushort)no) != null) continue;
+                    placeholders.Add(Placeholder(rtnl, net, master.Ifindex));
+                }
+            }
             var w = rtnl.Begin(RTM_SETLINK, 0);
             new IfInfoMsg { Index = s.Ifindex }.Write(w.Reserve(IfInfoMsg.Size));
             w.PutU32(IFLA_MASTER, (uint)master.Ifindex);
             rtnl.Send($"enslaving {s.Name} to {s.Master}");
+        }
+        foreach (int idx in placeholders)
+        {
+            var w = rtnl.Begin(RTM_DELLINK, 0);
+            new IfInfoMsg { Index = idx }.Write(w.Reserve(IfInfoMsg.Size));
+            rtnl.Send("removing a placeholder port");
         }
         foreach (var s in ports)
         {
@@ -403,11 +440,23 @@ public sealed class LinkState : IStateSubsystem
             if (want == have) continue;
             SetFlags(rtnl, s, want, ChangeableFlags & ~(uint)IFF_UP);
         }
+        // a device that was up once keeps traces of it (its root qdisc, lo's 127.0.0.1, IPv6 made
+        // ready, routes): those the document shows as opened once are brought up first, then down
+        // again where they are down now, then the others that are up come up
         foreach (var s in specs)
         {
             var dev = net.GetDevice(s.Ifindex)!;
-            bool up = (s.Flags & IFF_UP) != 0;
-            if (dev.IsUp != up) SetFlags(rtnl, s, up ? (uint)IFF_UP : 0u, (uint)IFF_UP);
+            if (s.Qdisc is not (null or "noop") && !dev.IsUp) SetFlags(rtnl, s, IFF_UP, IFF_UP);
+        }
+        foreach (var s in specs)
+        {
+            var dev = net.GetDevice(s.Ifindex)!;
+            if ((s.Flags & IFF_UP) == 0 && dev.IsUp) SetFlags(rtnl, s, 0, IFF_UP);
+        }
+        foreach (var s in specs)
+        {
+            var dev = net.GetDevice(s.Ifindex)!;
+            if ((s.Flags & IFF_UP) != 0 && !dev.IsUp) SetFlags(rtnl, s, IFF_UP, IFF_UP);
         }
 
         // IPv6 became ready on a device once it had a carrier (IF_READY stays when the carrier goes,
@@ -482,6 +531,33 @@ public sealed class LinkState : IStateSubsystem
             if (s.Qdisc != null) dev.Qdisc = s.Qdisc;
         }
         net.IfindexNext = next;
+    }
+
+    /// <summary>The number a bridge gave the port (IFLA_BRPORT_NO, a read-only u16).</summary>
+    private static long? PortNo(DevSpec s) => s.SlaveData?["IFLA_BRPORT_NO"] switch
+    {
+        JsonValue v when v.TryGetValue<long>(out var n) => n,
+        JsonObject { } o when o["hex"] is JsonValue h && h.TryGetValue<string>(out var hex) && hex.Length == 4 =>
+            Convert.FromHexString(hex) is var b ? b[0] | (b[1] << 8) : null,
+        _ => null,
+    };
+
+    /// <summary>A dummy device enslaved to a bridge to take a port number (removed afterwards).</summary>
+    private static int Placeholder(RtnlClient rtnl, Net net, int masterIndex)
+    {
+        int idx = int.MaxValue;
+        while (net.GetDevice(idx) != null) idx--;
+        string name = "vkimport" + (int.MaxValue - idx);
+        var w = rtnl.Begin(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+        new IfInfoMsg { Index = idx }.Write(w.Reserve(IfInfoMsg.Size));
+        w.PutString(IFLA_IFNAME, name);
+        w.PutBytes(IFLA_ADDRESS, [0x02, 0, 0, 0, 0, 0x01]);
+        w.PutU32(IFLA_MASTER, (uint)masterIndex);
+        int li = w.BeginNest(IFLA_LINKINFO);
+        w.PutString(IFLA_INFO_KIND, "dummy");
+        w.EndNest(li);
+        rtnl.Send("creating a placeholder port");
+        return idx;
     }
 
     private static void SetFlags(RtnlClient rtnl, DevSpec s, uint flags, uint change)
