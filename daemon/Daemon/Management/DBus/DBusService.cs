@@ -73,11 +73,12 @@ public sealed class DBusService : IDisposable
         Address = address;
     }
 
-    private async Task OnPeer(DBusConnection conn, PeerCred cred)
+    private async Task OnPeer(DBusConnection conn, PeerCred cred, Action startRelay)
     {
         var peer = new PeerBus(cred, Interlocked.Increment(ref _peerSerial));
         conn.AddMethodHandlers([.. Handlers(_ => new ValueTask<uint>(cred.Uid)), peer]);
         _conns[conn] = 0;
+        startRelay();
         _api.Hooks.WantsAllNotifications = true;
         try { await conn.DisconnectedAsync().ConfigureAwait(false); }
         finally

@@ -43,7 +43,10 @@ public sealed class PeerListener : IDisposable
 
     /// <summary>Accepts connections until disposed; each authenticated peer is handed to
     /// <paramref name="onPeer"/> as a library connection.</summary>
-    public async Task AcceptLoop(Func<DBusConnection, PeerCred, Task> onPeer)
+    /// <summary><paramref name="onPeer"/> gets the connection and a function that starts relaying
+    /// the peer's messages: it registers its objects first, so that nothing the peer sent (its
+    /// Hello, pipelined after the handshake) reaches the library before they exist.</summary>
+    public async Task AcceptLoop(Func<DBusConnection, PeerCred, Action, Task> onPeer)
     {
         while (!_disposed)
         {
@@ -56,9 +59,9 @@ public sealed class PeerListener : IDisposable
                 try
                 {
                     var cred = PeerCredOf(s);
-                    var conn = await Handshake(s, cred).ConfigureAwait(false);
-                    if (conn == null) return;
-                    await onPeer(conn, cred).ConfigureAwait(false);
+                    var hs = await Handshake(s, cred).ConfigureAwait(false);
+                    if (hs == null) return;
+                    await onPeer(hs.Value.Conn, cred, hs.Value.Start).ConfigureAwait(false);
                 }
                 catch (Exception)
                 {
@@ -78,7 +81,7 @@ public sealed class PeerListener : IDisposable
             BinaryPrimitives.ReadUInt32LittleEndian(cred[8..]));
     }
 
-    private async Task<DBusConnection?> Handshake(Socket peer, PeerCred cred)
+    private async Task<(DBusConnection Conn, Action Start)?> Handshake(Socket peer, PeerCred cred)
     {
         var leftover = await ServerAuth(peer, cred.Uid).ConfigureAwait(false);
         if (leftover == null)
@@ -96,10 +99,9 @@ public sealed class PeerListener : IDisposable
             conn.Dispose();
             return null;
         }
-        _ = Pump(peer, relayEnd, leftover);
         _ = Pump(relayEnd, peer, []);
         await connecting.ConfigureAwait(false);
-        return conn;
+        return (conn, () => _ = Pump(peer, relayEnd, leftover));
     }
 
     // ---- SASL, server side (the D-Bus specification's authentication protocol) -------------------

@@ -340,7 +340,7 @@ public sealed class LinkState : IStateSubsystem
                 var now = KindAttrs.Export(w => kind.FillInfo(w, dev), kind.Kind, slave: false);
                 var diff = new JsonObject();
                 foreach (var (k, v) in s.InfoData)
-                    if (v != null && !JsonNode.DeepEquals(v, now[k])) diff[k] = v.DeepClone();
+                    if (v != null && v.ToJsonString() != now[k]?.ToJsonString()) diff[k] = v.DeepClone();
                 var cw = rtnl.Begin(RTM_NEWLINK, 0);
                 new IfInfoMsg { Index = s.Ifindex }.Write(cw.Reserve(IfInfoMsg.Size));
                 int li = cw.BeginNest(IFLA_LINKINFO);

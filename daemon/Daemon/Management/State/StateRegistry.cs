@@ -167,12 +167,17 @@ public sealed class StateRegistry
 
     public static long Int(JsonNode? n, string where, long min = long.MinValue, long max = long.MaxValue)
     {
-        if (n is not JsonValue v || v.GetValueKind() != JsonValueKind.Number || !v.TryGetValue<long>(out var x))
-        {
-            if (n is JsonValue u && u.TryGetValue<ulong>(out var ux) && ux <= (ulong)long.MaxValue) x = (long)ux;
-            else if (n is JsonValue d && d.GetValueKind() == JsonValueKind.Number && d.TryGetValue<double>(out var dx) && dx == Math.Floor(dx)) x = (long)dx;
-            else throw Bad(where, "expected an integer");
-        }
+        // parsed documents hold JSON numbers; documents built in memory hold the CLR types
+        long x;
+        if (n is not JsonValue v || v.GetValueKind() != JsonValueKind.Number) throw Bad(where, "expected an integer");
+        if (v.TryGetValue<long>(out var l)) x = l;
+        else if (v.TryGetValue<int>(out var i)) x = i;
+        else if (v.TryGetValue<uint>(out var u)) x = u;
+        else if (v.TryGetValue<ulong>(out var ul) && ul <= long.MaxValue) x = (long)ul;
+        else if (v.TryGetValue<ushort>(out var us)) x = us;
+        else if (v.TryGetValue<byte>(out var b)) x = b;
+        else if (v.TryGetValue<double>(out var d) && d == Math.Floor(d) && Math.Abs(d) < 9e18) x = (long)d;
+        else throw Bad(where, "expected an integer");
         if (x < min || x > max) throw Bad(where, $"{x} is out of range [{min}, {max}]");
         return x;
     }
