@@ -118,6 +118,9 @@ public static class KindAttrs
                     if (bytes.Any(b => b != 0)) w.PutFlag(type);
                     continue;
                 }
+                // vxlan's reserved bits follow from the extensions in use unless asked for: only a
+                // value other than the one without extensions is sent
+                if (name == "IFLA_VXLAN_RESERVED_BITS" && Convert.ToHexString(bytes) == "F7FFFFFF000000FF") continue;
                 if (name == "IFLA_BR_MULTI_BOOLOPT" && bytes.Length == 8)
                 {
                     // struct br_boolopt_multi { optval, optmask }: the dump's mask names every option;
@@ -129,8 +132,11 @@ public static class KindAttrs
                 w.PutBytes(type, bytes);
                 continue;
             }
-            // options at their default that this kernel refuses to be asked for (no VLAN filtering)
-            if (name == "IFLA_BR_VLAN_FILTERING" && value is JsonValue vf && vf.TryGetValue<long>(out var vfv) && vfv == 0) continue;
+            // options at their default that this kernel refuses to be asked for (no VLAN filtering),
+            // or whose mere presence changes the device (vxlan_nl2conf counts an extension as used
+            // when its attribute is there, even off)
+            if (name is "IFLA_BR_VLAN_FILTERING" or "IFLA_VXLAN_REMCSUM_RX" &&
+                value is JsonValue vf && vf.TryGetValue<long>(out var vfv) && vfv == 0) continue;
             switch (p.Type)
             {
                 case NlaType.U8: case NlaType.S8: w.PutU8(type, (byte)Int(value, at, 0, 255)); break;
