@@ -52,10 +52,16 @@ public class ExportImportTests(VkEnvironment env)
             string got = Timers.Replace(b.Ip(view).Output, "$1 *.**");
             if (want != got) Assert.Fail($"{name}: ip {string.Join(' ', view)} differs after import:\n{Diff.Unified(want, got)}");
         }
-        // and the imported namespace exports the same links and addresses
-        var again = JsonNode.Parse(b.Vk("export").Output)!;
+        // and the imported namespace exports the same links and addresses; so does a named
+        // namespace of the first daemon the document is imported into
         var first = JsonNode.Parse(json)!;
+        var again = JsonNode.Parse(b.Vk("export").Output)!;
         Assert.True(JsonNode.DeepEquals(Strip(first["links"]!), Strip(again["links"]!)), "the links section differs after import");
+        Assert.Equal(0, a.Vk("ns", "add", "copy").Status);
+        (io, irc) = a.Vk("import", doc, "--netns", "copy");
+        Assert.True(irc == 0, $"import into a named namespace failed: {io}");
+        var copy = JsonNode.Parse(a.Vk("export", "--netns", "copy").Output)!;
+        Assert.True(JsonNode.DeepEquals(Strip(first["links"]!), Strip(copy["links"]!)), "the links section differs in the named namespace");
     }
 
     /// <summary>Running timers (hex-coded read-only bridge attributes) aside.</summary>

@@ -145,9 +145,11 @@ public sealed class DBusService : IDisposable
         var events = new List<(bool Added, int Id, string Name)>();
         while (_nsEvents.TryDequeue(out var e)) events.Add(e);
         var changes = _api.Hooks.TakeChanges();
-        // names as they are now (a namespace made by `ip netns add` is named just after it is made)
+        // names as they are now (a namespace made by `ip netns add` is named just after it is
+        // made); scratch namespaces of imports are not announced
         var names = await _api.Server.Invoke(() =>
             events.Select(e => e.Id).Concat(changes.Keys).Distinct()
+                .Where(id => !_api.State.ScratchIds.Contains(id))
                 .ToDictionary(id => id, id => _api.Kernel.GetNet(id) is { } n ? _api.NameOf(n) : (string?)null)).ConfigureAwait(false);
         foreach (var (added, id, name0) in events)
         {
@@ -163,8 +165,8 @@ public sealed class DBusService : IDisposable
         }
         foreach (var (id, byType) in changes)
         {
-            if (_api.State.ScratchIds.Contains(id)) continue;
-            string name = names.GetValueOrDefault(id) ?? "";
+            if (!names.TryGetValue(id, out var nm)) continue;
+            string name = nm ?? "";
             Emit(ManagementApi.ObjectPath, KernelObject.Interface, "Changed", "sua{su}",
                 (ref MessageWriter w) =>
                 {
