@@ -6,7 +6,9 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
@@ -28,6 +30,17 @@ static const char *const vk_libc_names[VK_LIBC_COUNT] = {
 #undef VK_LIBC_NAME
 };
 
+/* The shim's own definition of each symbol of the table (what dlsym hands out instead of
+ * libc's, see below). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations" /* readdir_r: wrapped all the same */
+static void *const vk_own_table[VK_LIBC_COUNT] = {
+#define VK_OWN_ADDR(name) [VK_LIBC_##name] = (void *)&name,
+    VK_LIBC_SYMBOLS(VK_OWN_ADDR)
+#undef VK_OWN_ADDR
+};
+#pragma GCC diagnostic pop
+
 void *vk_libc_sym(enum vk_libc_index idx)
 {
     void *p = __atomic_load_n(&vk_libc_table[idx], __ATOMIC_ACQUIRE);
@@ -41,6 +54,45 @@ void *vk_libc_sym(enum vk_libc_index idx)
             __atomic_store_n(&vk_libc_table[idx], p, __ATOMIC_RELEASE);
     }
     return p;
+}
+
+/*
+ * dlsym: a caller looking a wrapped function up in libc by handle (ctypes.CDLL(libc).unshare,
+ * .mount, .setns, .syscall in pyroute2) gets the shim's function, as a direct call would. Only
+ * when the lookup would give libc's very definition; RTLD_DEFAULT already finds the shim first,
+ * and RTLD_NEXT (the shim's own lookups, other preloaded libraries) is left alone. The real
+ * dlsym is reached by a tail call, so that it sees its original caller (RTLD_NEXT depends on it).
+ */
+typedef void *(*vk_dlsym_fn)(void *, const char *);
+static vk_dlsym_fn vk_real_dlsym_fn;
+
+static vk_dlsym_fn vk_real_dlsym(void)
+{
+    vk_dlsym_fn f = __atomic_load_n(&vk_real_dlsym_fn, __ATOMIC_ACQUIRE);
+    if (f == NULL) {
+        f = (vk_dlsym_fn)dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.34");
+        if (f == NULL)
+            f = (vk_dlsym_fn)dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.2.5");
+        __atomic_store_n(&vk_real_dlsym_fn, f, __ATOMIC_RELEASE);
+    }
+    return f;
+}
+
+VK_EXPORT void *dlsym(void *handle, const char *name)
+{
+    vk_dlsym_fn real = vk_real_dlsym();
+    /* (name is declared nonnull, as in dlfcn.h) */
+    if (handle != RTLD_NEXT && handle != RTLD_DEFAULT) {
+        for (int i = 0; i < VK_LIBC_COUNT; i++) {
+            if (strcmp(vk_libc_names[i], name) != 0)
+                continue;
+            void *got = real(handle, name);
+            if (got != NULL && got == vk_libc_sym((enum vk_libc_index)i) && vk_own_table[i] != got)
+                return vk_own_table[i];
+            return got;
+        }
+    }
+    return real(handle, name);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -266,9 +318,11 @@ int vk_daemon_open(uint16_t kind, int protocol, int type, int cloexec)
         return -err;
     }
 
-    const char *ns = getenv("VIRTKERNEL_NETNS");
-    if (ns == NULL)
-        ns = "";
+    /* the namespace the connection (a netlink socket: for its whole life) belongs to */
+    char ns[16] = "";
+    uint32_t netns = vk_netns_current();
+    if (netns != 0)
+        snprintf(ns, sizeof(ns), "%u", netns);
     struct vk_hello hello = {
         .magic = VK_MAGIC,
         .version = VK_VERSION,
@@ -278,7 +332,7 @@ int vk_daemon_open(uint16_t kind, int protocol, int type, int cloexec)
         .type = type,
         .netns_len = (uint32_t)strlen(ns),
     };
-    struct iovec iov[2] = {{&hello, sizeof(hello)}, {(void *)ns, hello.netns_len}};
+    struct iovec iov[2] = {{&hello, sizeof(hello)}, {ns, hello.netns_len}};
     if (vk_sendmsg_all(fd, iov, 2) < 0) {
         err = errno;
         libc_close(fd);
@@ -297,10 +351,30 @@ int vk_daemon_open(uint16_t kind, int protocol, int type, int cloexec)
 
 static pthread_mutex_t vk_ctl_lock = PTHREAD_MUTEX_INITIALIZER;
 static int vk_ctl_fd = -1; /* written under vk_ctl_lock, read atomically by close & co */
+static int vk_ctl_pending; /* answers to vk_ctl_post requests not read yet (vk_ctl_lock) */
+
+/* How long a control call polls for its answer before it sleeps: the daemon usually answers
+ * within microseconds, and not sleeping saves a wakeup on both sides. */
+#define VK_CTL_SPIN_NS 30000L
+
+static void vk_ctl_wait_locked(int fd)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int saved = errno;
+    do {
+        if (poll(&p, 1, 0) != 0)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < VK_CTL_SPIN_NS);
+    errno = saved;
+}
 
 static void vk_ctl_drop_locked(void)
 {
     int fd = vk_ctl_fd;
+    vk_ctl_pending = 0;
     if (fd >= 0) {
         __atomic_store_n(&vk_ctl_fd, -1, __ATOMIC_RELEASE);
         libc_close(fd);
@@ -357,6 +431,19 @@ static int vk_ctl_call_locked(uint32_t op, uint32_t sock, uint32_t aux, const vo
     void *buf = out;
     size_t cap = outlen != NULL ? *outlen : 0;
     ssize_t r;
+    /* the answers to earlier vk_ctl_post requests come first */
+    for (; vk_ctl_pending > 0; vk_ctl_pending--) {
+        vk_ctl_wait_locked(fd);
+        do {
+            r = libc_recv(fd, &rep, sizeof(rep), 0);
+        } while (r < 0 && errno == EINTR);
+        if (r <= 0) {
+            int err = r < 0 ? -errno : -ECONNRESET;
+            vk_ctl_drop_locked();
+            return err;
+        }
+    }
+    vk_ctl_wait_locked(fd);
     if (alloc_out != NULL) {
         /* Size the answer first (a seqpacket read cuts what does not fit). */
         do {
@@ -416,6 +503,26 @@ int vk_ctl_ex(uint32_t op, uint32_t sock, uint32_t aux, const void *in1, size_t 
     }
     pthread_mutex_lock(&vk_ctl_lock);
     int ret = vk_ctl_call_locked(op, sock, aux, in1, len1, in2, len2, out, outlen, alloc_out);
+    pthread_mutex_unlock(&vk_ctl_lock);
+    errno = saved;
+    return ret;
+}
+
+int vk_ctl_post(uint32_t op, const void *in, size_t len)
+{
+    int saved = errno;
+    struct vk_ctl_req req = {.op = op, .len = (uint32_t)len};
+    struct iovec iov[2] = {{&req, sizeof(req)}, {(void *)in, len}};
+    pthread_mutex_lock(&vk_ctl_lock);
+    int fd = vk_ctl_open_locked();
+    int ret = fd;
+    if (fd >= 0) {
+        ret = vk_sendmsg_all(fd, iov, 2) >= 0 ? 0 : -errno;
+        if (ret == 0)
+            vk_ctl_pending++;
+        else
+            vk_ctl_drop_locked();
+    }
     pthread_mutex_unlock(&vk_ctl_lock);
     errno = saved;
     return ret;
@@ -491,6 +598,7 @@ static void vk_atfork_child(void)
         libc_close(vk_ctl_fd);
         __atomic_store_n(&vk_ctl_fd, -1, __ATOMIC_RELEASE);
     }
+    vk_ctl_pending = 0;
     pthread_mutex_unlock(&vk_state_lock);
     pthread_mutex_unlock(&vk_ctl_lock);
 }
@@ -503,5 +611,6 @@ __attribute__((constructor)) static void vk_init(void)
         vk_libc_sym((enum vk_libc_index)i);
     __atomic_store_n(&vk_pid, getpid(), __ATOMIC_RELAXED);
     pthread_atfork(vk_atfork_prepare, vk_atfork_parent, vk_atfork_child);
+    vk_netns_init();
     errno = saved;
 }

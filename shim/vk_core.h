@@ -13,6 +13,11 @@
  *   vk_sockopt.c setsockopt, getsockopt (SOL_SOCKET mirrored locally, SOL_NETLINK -> daemon)
  *   vk_io.c      send*, recv*, read*, write*: the framed data path
  *   vk_if.c      if_nametoindex & co, getifaddrs, interface ioctls
+ *   vk_path.c    the path redirection table (/run/netns, /proc/PID/ns/net, ...) and every
+ *                path-taking call the clients make (open*, stat*, opendir, readlink, ...)
+ *   vk_netns.c   the current network namespace, namespace handle fds, unshare, setns, mount,
+ *                umount, syscall, dlsym
+ *   vk_exec.c    exec*, fexecve, posix_spawn*, fork: carry the current namespace to children
  */
 #ifndef VK_CORE_H
 #define VK_CORE_H
@@ -25,12 +30,19 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
+#include <dirent.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -49,6 +61,16 @@ ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
                        struct sockaddr *addr, socklen_t *addrlen);
 int fcntl64(int fd, int cmd, ...);
 void __chk_fail(void) __attribute__((noreturn));
+int __open_2(const char *path, int flags);
+int __open64_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
+int __openat64_2(int dirfd, const char *path, int flags);
+char *__realpath_chk(const char *path, char *resolved, size_t resolvedlen);
+int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags);
+int umount(const char *target);
+int umount2(const char *target, int flags);
+int mount(const char *source, const char *target, const char *fstype, unsigned long flags,
+          const void *data);
 
 /* ---- real libc symbols ---- */
 
@@ -60,7 +82,18 @@ void __chk_fail(void) __attribute__((noreturn));
     X(read) X(readv) X(write) X(writev) X(__read_chk) X(__recv_chk) X(__recvfrom_chk)          \
     X(close) X(dup) X(dup2) X(dup3) X(fcntl) X(fcntl64) X(close_range) X(closefrom) X(ioctl)   \
     X(if_nametoindex) X(if_indextoname) X(if_nameindex) X(if_freenameindex) X(getifaddrs)      \
-    X(freeifaddrs)
+    X(freeifaddrs)                                                                             \
+    X(open) X(open64) X(__open_2) X(__open64_2) X(openat) X(openat64) X(__openat_2)            \
+    X(__openat64_2) X(creat) X(creat64) X(fopen) X(fopen64) X(freopen) X(freopen64)            \
+    X(stat) X(stat64) X(lstat) X(lstat64) X(fstatat) X(fstatat64) X(statx) X(access)          \
+    X(faccessat) X(euidaccess) X(eaccess) X(mkdir) X(mkdirat) X(rmdir) X(unlink) X(unlinkat)   \
+    X(readlink) X(readlinkat) X(realpath) X(__realpath_chk) X(canonicalize_file_name)         \
+    X(inotify_add_watch) X(statfs) X(statfs64) X(statvfs) X(statvfs64) X(opendir)             \
+    X(readdir) X(readdir64) X(readdir_r) X(readdir64_r) X(closedir) X(rewinddir) X(seekdir)   \
+    X(telldir) X(scandir) X(scandir64)                                                         \
+    X(unshare) X(setns) X(mount) X(umount) X(umount2) X(syscall)                               \
+    X(fork) X(execve) X(execv) X(execvp) X(execvpe) X(fexecve) X(execveat) X(posix_spawn)      \
+    X(posix_spawnp)
 
 enum vk_libc_index {
 #define VK_LIBC_ENUM(name) VK_LIBC_##name,
@@ -114,6 +147,72 @@ void *vk_libc_sym(enum vk_libc_index idx);
 #define libc_if_freenameindex VK_LIBC(if_freenameindex)
 #define libc_getifaddrs VK_LIBC(getifaddrs)
 #define libc_freeifaddrs VK_LIBC(freeifaddrs)
+#define libc_open VK_LIBC(open)
+#define libc_open64 VK_LIBC(open64)
+#define libc___open_2 VK_LIBC(__open_2)
+#define libc___open64_2 VK_LIBC(__open64_2)
+#define libc_openat VK_LIBC(openat)
+#define libc_openat64 VK_LIBC(openat64)
+#define libc___openat_2 VK_LIBC(__openat_2)
+#define libc___openat64_2 VK_LIBC(__openat64_2)
+#define libc_creat VK_LIBC(creat)
+#define libc_creat64 VK_LIBC(creat64)
+#define libc_fopen VK_LIBC(fopen)
+#define libc_fopen64 VK_LIBC(fopen64)
+#define libc_freopen VK_LIBC(freopen)
+#define libc_freopen64 VK_LIBC(freopen64)
+#define libc_stat VK_LIBC(stat)
+#define libc_stat64 VK_LIBC(stat64)
+#define libc_lstat VK_LIBC(lstat)
+#define libc_lstat64 VK_LIBC(lstat64)
+#define libc_fstatat VK_LIBC(fstatat)
+#define libc_fstatat64 VK_LIBC(fstatat64)
+#define libc_statx VK_LIBC(statx)
+#define libc_access VK_LIBC(access)
+#define libc_faccessat VK_LIBC(faccessat)
+#define libc_euidaccess VK_LIBC(euidaccess)
+#define libc_eaccess VK_LIBC(eaccess)
+#define libc_mkdir VK_LIBC(mkdir)
+#define libc_mkdirat VK_LIBC(mkdirat)
+#define libc_rmdir VK_LIBC(rmdir)
+#define libc_unlink VK_LIBC(unlink)
+#define libc_unlinkat VK_LIBC(unlinkat)
+#define libc_readlink VK_LIBC(readlink)
+#define libc_readlinkat VK_LIBC(readlinkat)
+#define libc_realpath VK_LIBC(realpath)
+#define libc___realpath_chk VK_LIBC(__realpath_chk)
+#define libc_canonicalize_file_name VK_LIBC(canonicalize_file_name)
+#define libc_inotify_add_watch VK_LIBC(inotify_add_watch)
+#define libc_statfs VK_LIBC(statfs)
+#define libc_statfs64 VK_LIBC(statfs64)
+#define libc_statvfs VK_LIBC(statvfs)
+#define libc_statvfs64 VK_LIBC(statvfs64)
+#define libc_opendir VK_LIBC(opendir)
+#define libc_readdir VK_LIBC(readdir)
+#define libc_readdir64 VK_LIBC(readdir64)
+#define libc_readdir_r VK_LIBC(readdir_r)
+#define libc_readdir64_r VK_LIBC(readdir64_r)
+#define libc_closedir VK_LIBC(closedir)
+#define libc_rewinddir VK_LIBC(rewinddir)
+#define libc_seekdir VK_LIBC(seekdir)
+#define libc_telldir VK_LIBC(telldir)
+#define libc_scandir VK_LIBC(scandir)
+#define libc_scandir64 VK_LIBC(scandir64)
+#define libc_unshare VK_LIBC(unshare)
+#define libc_setns VK_LIBC(setns)
+#define libc_mount VK_LIBC(mount)
+#define libc_umount VK_LIBC(umount)
+#define libc_umount2 VK_LIBC(umount2)
+#define libc_syscall VK_LIBC(syscall)
+#define libc_fork VK_LIBC(fork)
+#define libc_execve VK_LIBC(execve)
+#define libc_execv VK_LIBC(execv)
+#define libc_execvp VK_LIBC(execvp)
+#define libc_execvpe VK_LIBC(execvpe)
+#define libc_fexecve VK_LIBC(fexecve)
+#define libc_execveat VK_LIBC(execveat)
+#define libc_posix_spawn VK_LIBC(posix_spawn)
+#define libc_posix_spawnp VK_LIBC(posix_spawnp)
 
 /* ---- emulated netlink sockets ---- */
 
@@ -122,7 +221,8 @@ void *vk_libc_sym(enum vk_libc_index idx);
 #define VK_SK_MEM_MAX 212992
 #define VK_SOCK_MIN_SNDBUF 4608 /* SOCK_MIN_SNDBUF on x86_64 */
 #define VK_SOCK_MIN_RCVBUF 2304 /* SOCK_MIN_RCVBUF on x86_64 */
-#define VK_SO_SLOTS 80          /* SOL_SOCKET option numbers mirrored in vk_sock.so_val */
+#define VK_SO_SLOTS 80
+#define VK_RTNL_NGROUPS 39      /* RTNLGRP_MAX of Linux 6.18: nl_table[NETLINK_ROUTE].groups */          /* SOL_SOCKET option numbers mirrored in vk_sock.so_val */
 
 /* State of one emulated netlink socket, shared by every fd that refers to it (dup, fork). */
 struct vk_sock {
@@ -138,6 +238,8 @@ struct vk_sock {
     uint32_t dst_pid, dst_groups; /* connect()ed destination (nl_groups as given) */
     int name_known;    /* getsockname cache valid */
     uint32_t portid, groups;
+    uint32_t auto_port; /* the port id the daemon reserved for autobind (hello answer) */
+    int bound;         /* bound, explicitly or by autobind (connect, first send, bind(0)) */
     /* SOL_SOCKET mirror (vk_sockopt.c) */
     int sndbuf, rcvbuf;         /* as the kernel stores sk_sndbuf/sk_rcvbuf (doubled) */
     int so_val[VK_SO_SLOTS];    /* plain int options, by option number */
@@ -193,6 +295,9 @@ int vk_ctl_alloc(uint32_t op, uint32_t sock, const void *in1, size_t len1, void 
  * when alloc_out is not NULL, to a malloc'd buffer. */
 int vk_ctl_ex(uint32_t op, uint32_t sock, uint32_t aux, const void *in1, size_t len1,
               const void *in2, size_t len2, void *out, size_t *outlen, void **alloc_out);
+/* A request whose answer nobody waits for (it is read, and dropped, before the next call's):
+ * for calls that cannot fail, so that they cost no round trip. sock 0. 0 or -errno. */
+int vk_ctl_post(uint32_t op, const void *in, size_t len);
 /* Forget the control connection (it is reopened on next use). Used when the application closes
  * its fd number and, later, when the current namespace changes. */
 void vk_ctl_reset(void);
@@ -203,6 +308,72 @@ void vk_ctl_fd_range_closing(unsigned int first, unsigned int last);
 
 /* VK_CTL_SYNC for s if data was sent since the last one. */
 void vk_sock_sync(struct vk_sock *s);
+/* A one-way frame (VK_TX_SETSOCKOPT, VK_TX_BIND) on the socket's data connection; 0 or -errno. */
+int vk_send_oneway(int fd, uint32_t op, const void *a, size_t alen, const void *b, size_t blen);
+
+/* ---- network namespaces (vk_netns.c) ---- */
+
+/* The calling process's current network namespace (the daemon's id; 0 = the initial one), as
+ * VIRTKERNEL_NETNS carries it between processes. Lock-free; fine in a vfork child. */
+uint32_t vk_netns_current(void);
+/* The daemon's state directory (SOCKET.d, see vk_proto.h), "" when the socket path is unknown.
+ * Fixed by the constructor. */
+const char *vk_state_dir(void);
+/* Entered a namespace (unshare, setns): remember it and put it in the environment. */
+void vk_netns_set_current(uint32_t netns);
+/* VK_CTL_NETNS_CHILD: a child just created (fork, posix_spawn) starts in our namespace. */
+void vk_netns_child(pid_t pid);
+/* Constructor part: read the environment, enter VIRTKERNEL_NETNS_ENTER, make the process known. */
+void vk_netns_init(void);
+
+/* Namespace handle fds: fds opened on /proc/.../ns/net (namespace known) or on a file of the
+ * namespace directory (netns = VK_NSFD_UNRESOLVED: asked of the daemon when first needed).
+ * Every change is a no-op in a vfork child. */
+#define VK_NSFD_UNRESOLVED (-1)
+void vk_nsfd_opened(int fd, int netns);
+/* Cheap test: does the process hold any? */
+int vk_nsfd_any(void);
+void vk_nsfd_closing(int fd);
+void vk_nsfd_closing_range(unsigned int first, unsigned int last);
+void vk_nsfd_dup(int oldfd, int newfd);
+/* The namespace fd stands for: its id, -ENOENT if fd is not a namespace handle. Resolves
+ * untracked fds that are files of the state directory too. */
+int vk_nsfd_netns(int fd);
+/* The table sent with a data frame (vk_proto.h struct vk_nsfd), unresolved entries resolved
+ * first. Returns the number of entries written (at most max). */
+int vk_nsfd_collect(struct vk_nsfd *out, int max);
+
+/* ---- environment of exec'd programs (vk_exec.c) ---- */
+
+/* Name of the variable carrying the current namespace, and of the one asking the constructor to
+ * enter a named namespace first (vk run --netns NAME). */
+#define VK_ENV_NETNS "VIRTKERNEL_NETNS"
+#define VK_ENV_NETNS_ENTER "VIRTKERNEL_NETNS_ENTER"
+
+/* ---- path redirection (vk_path.c) ---- */
+
+enum vk_path_kind {
+    VK_PATH_HOST = 0,   /* not redirected: the caller's path as given */
+    VK_PATH_NETNS_DIR,  /* /run/netns itself (STATE/netns) */
+    VK_PATH_NETNS_NAME, /* an entry of it, /run/netns/NAME (STATE/netns/NAME) */
+    VK_PATH_NS_HANDLE,  /* /proc/PID/ns/net and friends (STATE/ns/ID) */
+};
+
+/* A path as the application named it, and what the shim hands to libc for it. */
+struct vk_path {
+    const char *path;  /* the caller's path (VK_PATH_HOST) or buf */
+    int kind;          /* enum vk_path_kind */
+    int netns;         /* VK_PATH_NS_HANDLE: the namespace id */
+    const char *canon; /* redirected trees: the canonical spelling of the rule's prefix */
+    const char *rest;  /* redirected trees: what follows the prefix ("" or "/...") */
+    char buf[PATH_MAX];
+    char norm[PATH_MAX];
+};
+
+#define VK_MAP_NOFOLLOW 0x1 /* lstat & co: a /proc/.../ns/net magic link stays what it is */
+
+/* Maps path through the redirection table. 0 (p->path set, errno untouched) or -errno. */
+int vk_path_map(const char *path, struct vk_path *p, unsigned int flags);
 
 /* Small helpers */
 static inline int vk_fail(int err)

@@ -3,8 +3,9 @@
  *
  * An emulated netlink socket is a real fd (a connection to the daemon), so the kernel already
  * does the right thing with the descriptors; these wrappers only keep the fd table (and the
- * control connection's number) in step. In a vfork child, which shares our memory, they do
- * nothing but the real call: the parent's table must stay as it is, and no lock is taken.
+ * control connection's number) and the table of namespace handle fds (vk_netns.c) in step. In a
+ * vfork child, which shares our memory, they do nothing but the real call: the parent's tables
+ * must stay as they are, and no lock is taken.
  */
 #include "vk_core.h"
 
@@ -19,6 +20,8 @@ VK_EXPORT int close(int fd)
         /* Drop the entry before the number can be reused by another thread's open(). */
         vk_fd_set(fd, NULL);
     }
+    if (vk_nsfd_any())
+        vk_nsfd_closing(fd);
     return libc_close(fd);
 }
 
@@ -38,6 +41,8 @@ static int vk_fd_dup_done(int oldfd, int newfd)
 VK_EXPORT int dup(int oldfd)
 {
     int fd = libc_dup(oldfd);
+    if (fd >= 0)
+        vk_nsfd_dup(oldfd, fd);
     if (fd < 0 || !vk_fd_is_emulated(oldfd)) {
         vk_fd_created(fd);
         return fd;
@@ -60,17 +65,29 @@ static int vk_dup_target_tracked(int oldfd, int newfd)
 
 VK_EXPORT int dup2(int oldfd, int newfd)
 {
-    if (!vk_dup_target_tracked(oldfd, newfd))
-        return libc_dup2(oldfd, newfd);
+    if (!vk_dup_target_tracked(oldfd, newfd)) {
+        int fd = libc_dup2(oldfd, newfd);
+        if (fd >= 0)
+            vk_nsfd_dup(oldfd, fd);
+        return fd;
+    }
     int fd = libc_dup2(oldfd, newfd);
+    if (fd >= 0)
+        vk_nsfd_dup(oldfd, fd);
     return fd < 0 ? fd : vk_fd_dup_done(oldfd, fd);
 }
 
 VK_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-    if (!vk_dup_target_tracked(oldfd, newfd))
-        return libc_dup3(oldfd, newfd, flags);
+    if (!vk_dup_target_tracked(oldfd, newfd)) {
+        int fd = libc_dup3(oldfd, newfd, flags);
+        if (fd >= 0)
+            vk_nsfd_dup(oldfd, fd);
+        return fd;
+    }
     int fd = libc_dup3(oldfd, newfd, flags);
+    if (fd >= 0)
+        vk_nsfd_dup(oldfd, fd);
     return fd < 0 ? fd : vk_fd_dup_done(oldfd, fd);
 }
 
@@ -87,6 +104,8 @@ static int vk_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg)
     if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
         return real(fd, cmd, arg);
     int newfd = real(fd, cmd, arg);
+    if (newfd >= 0)
+        vk_nsfd_dup(fd, newfd);
     if (!vk_fd_is_emulated(fd)) {
         vk_fd_created(newfd);
         return newfd;
@@ -122,6 +141,7 @@ VK_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
         !(flags & ~(CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE)) && !vk_in_vfork_child()) {
         vk_ctl_fd_range_closing(first, last);
         vk_fd_clear_range(first, last);
+        vk_nsfd_closing_range(first, last);
     }
     int (*real)(unsigned int, unsigned int, int) = libc_close_range;
     if (real != NULL)
@@ -135,6 +155,7 @@ VK_EXPORT void closefrom(int lowfd)
     if (!vk_in_vfork_child()) {
         vk_ctl_fd_range_closing(first, ~0u);
         vk_fd_clear_range(first, ~0u);
+        vk_nsfd_closing_range(first, ~0u);
     }
     void (*real)(int) = libc_closefrom;
     if (real != NULL) {

@@ -19,11 +19,13 @@
 #include <string.h>
 
 #define VK_IOV_STACK 16   /* application iovecs handled without allocation */
+#define VK_NSFD_PER_FRAME 64 /* namespace handles sent with one data frame */
 #define VK_UIO_MAXIOV 1024 /* UIO_MAXIOV */
 
-/* Build [header] + iov. Returns the vector (stack or heap) or NULL with errno set. */
-static struct iovec *vk_iov_prepend(struct iovec *stack, void *hdr, const struct iovec *iov,
-                                    size_t iovcnt)
+/* Build [header] [extra] + iov (extra only when extralen > 0; *outcnt = the vector's length).
+ * Returns the vector (stack, VK_IOV_STACK + 2 entries, or heap) or NULL with errno set. */
+static struct iovec *vk_iov_prepend(struct iovec *stack, void *hdr, void *extra, size_t extralen,
+                                    const struct iovec *iov, size_t iovcnt, size_t *outcnt)
 {
     if (iovcnt > VK_UIO_MAXIOV) {
         errno = EMSGSIZE; /* copy_msghdr_from_user */
@@ -35,16 +37,22 @@ static struct iovec *vk_iov_prepend(struct iovec *stack, void *hdr, const struct
     }
     struct iovec *v = stack;
     if (iovcnt > VK_IOV_STACK) {
-        v = malloc((iovcnt + 1) * sizeof(*v));
+        v = malloc((iovcnt + 2) * sizeof(*v));
         if (v == NULL) {
             errno = ENOMEM;
             return NULL;
         }
     }
-    v[0].iov_base = hdr;
-    v[0].iov_len = sizeof(struct vk_rx); /* == sizeof(struct vk_tx) */
+    size_t k = 0;
+    v[k].iov_base = hdr;
+    v[k++].iov_len = sizeof(struct vk_rx); /* == sizeof(struct vk_tx) */
+    if (extralen > 0) {
+        v[k].iov_base = extra;
+        v[k++].iov_len = extralen;
+    }
     if (iovcnt > 0)
-        memcpy(&v[1], iov, iovcnt * sizeof(*v));
+        memcpy(&v[k], iov, iovcnt * sizeof(*v));
+    *outcnt = k + iovcnt;
     return v;
 }
 
@@ -56,6 +64,21 @@ static void vk_iov_free(struct iovec *v, struct iovec *stack)
 
 /* ------------------------------------------------------------------------------------------ */
 /* Sending                                                                                      */
+
+int vk_send_oneway(int fd, uint32_t op, const void *a, size_t alen, const void *b, size_t blen)
+{
+    struct vk_tx tx = {.op = op};
+    struct iovec v[3] = {{&tx, sizeof(tx)}, {(void *)a, alen}, {(void *)b, blen}};
+    struct msghdr m = {.msg_iov = v, .msg_iovlen = 3};
+    int saved = errno;
+    ssize_t r;
+    do {
+        r = libc_sendmsg(fd, &m, MSG_NOSIGNAL);
+    } while (r < 0 && errno == EINTR);
+    int err = r < 0 ? -errno : 0;
+    errno = saved;
+    return err;
+}
 
 /* netlink_sendmsg, up to the point where the kernel would hand the skb to the protocol. */
 static ssize_t vk_send_sock(struct vk_sock *s, int fd, const struct iovec *iov, size_t iovcnt,
@@ -90,17 +113,31 @@ static ssize_t vk_send_sock(struct vk_sock *s, int fd, const struct iovec *iov, 
     if (len > (size_t)sndbuf - 32)
         return vk_fail(EMSGSIZE);
 
-    struct iovec stack[VK_IOV_STACK + 1];
-    struct iovec *v = vk_iov_prepend(stack, &tx, iov, iovcnt);
+    /* the process's namespace handles, for IFLA_NET_NS_FD / NETNSA_FD values in the request */
+    struct vk_nsfd nsfds[VK_NSFD_PER_FRAME];
+    int nn = vk_nsfd_any() ? vk_nsfd_collect(nsfds, VK_NSFD_PER_FRAME) : 0;
+    tx.nsfd_count = (uint32_t)nn;
+
+    struct iovec stack[VK_IOV_STACK + 2];
+    size_t vcnt;
+    struct iovec *v = vk_iov_prepend(stack, &tx, nsfds, (size_t)nn * sizeof(nsfds[0]), iov, iovcnt,
+                                     &vcnt);
     if (v == NULL)
         return -1;
-    struct msghdr m = {.msg_iov = v, .msg_iovlen = iovcnt + 1};
+    struct msghdr m = {.msg_iov = v, .msg_iovlen = vcnt};
     ssize_t r = libc_sendmsg(fd, &m, MSG_NOSIGNAL | (flags & MSG_DONTWAIT));
     vk_iov_free(v, stack);
     if (r < 0)
         return -1;
     /* Processing of what was just sent is now pending in the daemon. */
     __atomic_store_n(&s->dirty, 1, __ATOMIC_RELEASE);
+    /* netlink_sendmsg autobinds an unbound socket */
+    vk_lock();
+    if (!s->bound) {
+        s->bound = 1;
+        s->portid = s->auto_port;
+    }
+    vk_unlock();
     return (ssize_t)len;
 }
 
@@ -249,8 +286,9 @@ static ssize_t vk_recv_sock(struct vk_sock *s, int fd, struct msghdr *msg, int f
         clock_gettime(CLOCK_MONOTONIC, &t0);
 
     struct vk_rx rx;
-    struct iovec stack[VK_IOV_STACK + 1];
-    struct iovec *v = vk_iov_prepend(stack, &rx, msg->msg_iov, msg->msg_iovlen);
+    struct iovec stack[VK_IOV_STACK + 2];
+    size_t vcnt;
+    struct iovec *v = vk_iov_prepend(stack, &rx, NULL, 0, msg->msg_iov, msg->msg_iovlen, &vcnt);
     if (v == NULL)
         return -1;
     struct msghdr m;
@@ -258,7 +296,7 @@ static ssize_t vk_recv_sock(struct vk_sock *s, int fd, struct msghdr *msg, int f
     for (;;) {
         memset(&m, 0, sizeof(m));
         m.msg_iov = v;
-        m.msg_iovlen = msg->msg_iovlen + 1;
+        m.msg_iovlen = vcnt;
         int saved = errno;
         r = libc_recvmsg(fd, &m, spin ? kflags | MSG_DONTWAIT : kflags);
         if (r < 0 && spin && (errno == EAGAIN || errno == EWOULDBLOCK)) {

@@ -11,12 +11,14 @@ mkdir -p "$OUT"
 log() { echo "== $*" >&2; }
 
 # ---- 1. system packages ----------------------------------------------------------------------
-declare -A PKG_FOR=( [ip]=iproute2 [cc]=gcc [make]=make [setpriv]=util-linux [flock]=util-linux
+declare -A PKG_FOR=( [ip]=iproute2 [cc]=gcc [make]=make [setpriv]=util-linux [flock]=util-linux [fusermount3]=fuse3
   [busctl]=systemd [gdbus]=libglib2.0-bin [dbus-daemon]=dbus )
 missing=()
 for cmd in "${!PKG_FOR[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${PKG_FOR[$cmd]}")
 done
+# pyroute2's namespace functions are exercised end to end (Debian's, on /usr/bin/python3)
+if ! /usr/bin/python3 -c 'import pyroute2' >/dev/null 2>&1; then missing+=(python3-pyroute2); fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     log "installing ${missing[*]}"
@@ -26,6 +28,16 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "run-tests: missing ${missing[*]} (install them, or run as root to have them installed)" >&2
   fi
 fi
+# The daemon mounts its /proc/sys/net, /proc/net and /sys/class/net views with FUSE: root through
+# mount(2), other users through fusermount3, which needs /dev/fuse to be openable by them. Debian
+# makes it 0666; some machines (and CI containers) have it 0600: open it up for the unprivileged
+# end-to-end tests.
+if [ "$(id -u)" = 0 ] && [ -c /dev/fuse ] && [ "$(stat -c %a /dev/fuse)" != 666 ]; then
+  log "making /dev/fuse usable by unprivileged users (chmod 0666)"
+  chmod 0666 /dev/fuse
+fi
+[ -c /dev/fuse ] || echo "run-tests: no /dev/fuse: the tests of the mounted views will fail" >&2
+
 command -v dotnet >/dev/null || { echo "run-tests: the .NET SDK (dotnet) is required" >&2; echo "tests: 0 passed, 1 failed"; exit 1; }
 
 passed=0

@@ -46,7 +46,8 @@ public readonly record struct Hello(ushort Version, ConnKind Kind, int Pid, int 
     }
 }
 
-public enum TxOp : uint { Data = 1 }
+/// <summary>enum vk_tx_op: data, and the one-way socket calls (setsockopt, bind to the reserved port).</summary>
+public enum TxOp : uint { Data = 1, SetSockOpt = 2, Bind = 3 }
 
 /// <summary>struct vk_tx: client -> daemon frame header on a data connection, followed by
 /// <see cref="NsfdCount"/> struct vk_nsfd entries (the sender's open namespace handles) and then
@@ -128,6 +129,8 @@ public enum CtlOp : uint
     NetnsUnbind = 24,
     /// <summary>in {i32 pid}: ret = that process's namespace id, or -ESRCH.</summary>
     NetnsOfPid = 25,
+    /// <summary>in {i32 pid}: the caller's new child is in the caller's namespace (unless already known).</summary>
+    NetnsChild = 26,
 }
 
 /// <summary>struct vk_ctl_req: a control request header. <see cref="Aux"/> is, for VK_CTL_IOCTL, the

@@ -21,13 +21,15 @@ public static class Program
         var seedOpt = new Option<ulong>("--mac-seed") { Description = "seed of the MAC addresses of devices created without one", DefaultValueFactory = _ => 0x5eedUL };
         var cpusOpt = new Option<int>("--cpus") { Description = "number of possible CPUs the kernel reports (veth queue counts)", DefaultValueFactory = _ => 2 };
         var dbusOpt = new Option<string>("--dbus") { Description = "management API: peer (D-Bus on SOCKET.bus, default), session, system, a bus address, or none", DefaultValueFactory = _ => "peer" };
+        var noViewsOpt = new Option<bool>("--no-views") { Description = "do not mount the /proc/sys/net, /proc/net and /sys/class/net views (FUSE, at SOCKET.d/fs)" };
+        var initNetOpt = new Option<bool>("--init-net") { Description = "the root namespace plays the kernel's initial namespace (its extra sysctls, writable global ones, devconf_inherit_init_net); by default it looks like a fresh namespace" };
 
         var serve = new Command("serve", "run the virtual kernel in the foreground; ready once the socket exists")
         {
-            socketOpt, modeOpt, groupOpt, pidfileOpt, seedOpt, cpusOpt, dbusOpt,
+            socketOpt, modeOpt, groupOpt, pidfileOpt, seedOpt, cpusOpt, dbusOpt, noViewsOpt, initNetOpt,
         };
         serve.SetAction(r => Serve(Paths.Resolve(r.GetValue(socketOpt)), r.GetValue(modeOpt)!, r.GetValue(groupOpt),
-            r.GetValue(pidfileOpt), r.GetValue(seedOpt), r.GetValue(cpusOpt), r.GetValue(dbusOpt)!));
+            r.GetValue(pidfileOpt), r.GetValue(seedOpt), r.GetValue(cpusOpt), r.GetValue(dbusOpt)!, !r.GetValue(noViewsOpt), r.GetValue(initNetOpt)));
 
         var status = new Command("status", "show whether a daemon listens, and what it holds") { socketOpt };
         status.SetAction(r => Status(Paths.Resolve(r.GetValue(socketOpt))));
@@ -47,7 +49,7 @@ public static class Program
         return root.Parse(args).Invoke();
     }
 
-    private static int Serve(string socket, string mode, string? group, string? pidfile, ulong seed, int cpus, string dbus)
+    private static int Serve(string socket, string mode, string? group, string? pidfile, ulong seed, int cpus, string dbus, bool views, bool initNet)
     {
         uint modeBits;
         try { modeBits = Convert.ToUInt32(mode, 8); }
@@ -71,8 +73,12 @@ public static class Program
                 gid = gr.gr_gid;
             }
         }
-        var kernel = new Kernel(new KernelOptions { MacSeed = seed, PossibleCpus = cpus });
-        using var server = new VkServer(kernel, new ServerOptions { SocketPath = socket, SocketMode = modeBits, Gid = gid });
+        var kernel = new Kernel(new KernelOptions { MacSeed = seed, PossibleCpus = cpus, RootIsInitNet = initNet });
+        using var server = new VkServer(kernel, new ServerOptions { SocketPath = socket, SocketMode = modeBits, Gid = gid, MountViews = views });
+        // before the socket appears: a client may ask for a stop as soon as it can connect, and
+        // the state directory must then go too
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; server.Stop(); });
+        using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; server.Stop(); });
         try { server.Listen(); }
         catch (IOException e)
         {
@@ -89,8 +95,6 @@ public static class Program
         using var managementScope = management;
         pidfile ??= socket + ".pid";
         File.WriteAllText(pidfile, Environment.ProcessId + "\n");
-        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; server.Stop(); });
-        using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; server.Stop(); });
         Console.Error.WriteLine($"virtkernel: listening on {socket}");
         try { server.Run(); }
         finally

@@ -150,6 +150,9 @@ public sealed class ControlHandler
                 if (qpid <= 0 || !Directory.Exists($"/proc/{qpid}")) return Reply(-Errno.ESRCH);
                 return Reply(ns.NetOfPid(qpid).Id);
             }
+            case CtlOp.NetnsChild:
+                if (p.Length < 4) return Reply(-Errno.EINVAL);
+                return Reply(ns.Child(pid, BinaryPrimitives.ReadInt32LittleEndian(p), net));
             case CtlOp.Status:
                 return CtlReply.Build(0, Encoding.UTF8.GetBytes(Status()));
             case CtlOp.Shutdown:
@@ -167,7 +170,9 @@ public sealed class ControlHandler
         return $"pid {Environment.ProcessId}\nuptime {(int)(DateTime.UtcNow - _server.StartedAt).TotalSeconds}s\n" +
                $"named namespaces {_server.NamespaceTable.NameCount}\n" +
                $"namespaces {_kernel.NetCount}\ndevices {devices}\nnetlink sockets {_engine.SocketCount}\n" +
-               $"connections {_server.ConnectionCount}\n";
+               $"connections {_server.ConnectionCount}\n" +
+               // live managed memory after a full collection: what the state really takes
+               $"managed heap {GC.GetTotalMemory(forceFullCollection: true) / 1024} KiB\n";
     }
 
     private static byte[] SockName(NetlinkSock sk)

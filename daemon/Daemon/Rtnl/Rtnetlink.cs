@@ -83,6 +83,7 @@ public sealed class Rtnetlink
         RtnlAddrHandlers.Register(this);
         RtnlRouteHandlers.Register(this);
         RtnlNsidHandlers.Register(this);
+        RtnlNetconfHandlers.Register(this);
     }
 
     public NetlinkEngine Engine { get; }

@@ -53,13 +53,26 @@ public static class RtnlNetns
         return (req.Net, 0);
     }
 
+    /// <summary>What filling a message about <paramref name="dev"/> for <paramref name="viewer"/> does
+    /// besides writing: the viewer gets an id for the namespace of the device's link
+    /// (peernet2id_alloc). For messages nobody receives, which the kernel builds all the same.</summary>
+    public static void LinkNetnsidAlloc(NetDevice dev, Net viewer)
+    {
+        var linkNet = dev.Ops.GetLinkNet(dev);
+        if (linkNet != null && linkNet != dev.Net) viewer.PeerToIdAlloc(linkNet);
+    }
+
     /// <summary>rtnl_fill_link_netnsid: IFLA_LINK_NETNSID when the link's peer or lower device
-    /// lives in another namespace than the device (allocating the id, as peernet2id_alloc does).</summary>
+    /// lives in another namespace than the device (allocating the id, as peernet2id_alloc does),
+    /// then nla_put_iflink: IFLA_LINK when it differs from the device's own index, and always
+    /// when it is an index of that other namespace.</summary>
     public static void FillLinkNetnsid(NlWriter w, NetDevice dev, Net viewer)
     {
         var linkNet = dev.Ops.GetLinkNet(dev);
-        if (linkNet == null || linkNet == dev.Net) return;
-        w.PutS32(IFLA_LINK_NETNSID, viewer.PeerToIdAlloc(linkNet));
+        bool otherNet = linkNet != null && linkNet != dev.Net;
+        if (otherNet) w.PutS32(IFLA_LINK_NETNSID, viewer.PeerToIdAlloc(linkNet!));
+        int iflink = dev.IfLink;
+        if (otherNet || iflink != dev.Ifindex) w.PutU32(IFLA_LINK, (uint)iflink);
     }
 }
 

@@ -10,7 +10,7 @@ namespace VirtKernel.Daemon.Rtnl;
 /// <summary>Turns model events into RTM_* notifications for the sockets subscribed to the group
 /// (rtnl_notify / nlmsg_notify), with an echo to the requester under NLM_F_ECHO. Messages are built
 /// only when somebody listens. They are queued while the request runs, so they precede its ACK.</summary>
-public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents
+public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents, INetconfEvents
 {
     private readonly NetlinkEngine _engine;
     private readonly NlWriter _w = new(4096);
@@ -46,11 +46,22 @@ public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents
                     if (!drop) sk.EnqueueMulticast(_w.Span, group);
                     else if (!sk.NoEnobufs) sk.MarkOverrun();
                 }
+        // do_one_broadcast: sockets of other namespaces listening to all of them hear it when
+        // their namespace has an id for this one, and learn that id (NETLINK_LISTEN_ALL_NSID)
+        foreach (var sk in _engine.AllNsidListeners)
+        {
+            if (sk.Net == net || !sk.InGroup(group)) continue;
+            int nsid = sk.Net.PeerToId(net);
+            if (nsid < 0) continue;
+            if (!drop) sk.EnqueueMulticast(_w.Span, group, nsid, hasNsid: true);
+            else if (!sk.NoEnobufs) sk.MarkOverrun();
+        }
         if (echo) _reqSock!.Enqueue(_w.Span);
     }
 
     private bool Wanted(Net net, uint group, bool fromRequest) =>
-        (_engine.TableIfAny(net)?.HasListeners(group) ?? false) || (_engine.Hooks?.WantsAllNotifications ?? false) ||
+        (_engine.TableIfAny(net)?.HasListeners(group) ?? false) || _engine.AllNsidListeners.Count > 0 ||
+        (_engine.Hooks?.WantsAllNotifications ?? false) ||
         (fromRequest && _reqSock != null && (_reqHdr.Flags & NLM_F_ECHO) != 0);
 
     /// <summary>rtmsg_ifinfo.</summary>
@@ -66,7 +77,12 @@ public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents
         if (!deleted && dev.RegState != RegState.Registered) return;
         var net = dev.Net;
         bool fromReq = CausedBy(RTM_NEWLINK, RTM_DELLINK) && (deleted || change == ~0u);
-        if (!Wanted(net, (uint)RTNLGRP_LINK, fromReq)) return;
+        if (!Wanted(net, (uint)RTNLGRP_LINK, fromReq))
+        {
+            // the kernel builds the message all the same, and filling it names the peer's namespace
+            RtnlNetns.LinkNetnsidAlloc(dev, net);
+            return;
+        }
         _w.Clear();
         uint pid = fromReq ? _reqSock!.PortId : 0, seq = fromReq ? _reqHdr.Seq : 0;
         RtnlLinkHandlers.FillIfinfo(_w, dev, net, deleted ? RTM_DELLINK : RTM_NEWLINK, pid, seq, change, 0, 0, ifaEvent);
@@ -78,7 +94,11 @@ public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents
     {
         var net = dev.Net;
         bool fromReq = CausedBy(RTM_NEWLINK, RTM_SETLINK);
-        if (!Wanted(net, (uint)RTNLGRP_LINK, false)) return;
+        if (!Wanted(net, (uint)RTNLGRP_LINK, false))
+        {
+            RtnlNetns.LinkNetnsidAlloc(dev, net);
+            return;
+        }
         _w.Clear();
         RtnlLinkHandlers.FillIfinfo(_w, dev, net, RTM_DELLINK, 0, 0, ~0u, 0, 0, newNsid: newNsid, newIfindex: newIfindex);
         _ = fromReq;
@@ -141,5 +161,17 @@ public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents
         if (route.Family == AF_INET) RtnlRouteHandlers.FillRoute4(_w, route, net, type, pid, seq, flags);
         else RtnlRouteHandlers.FillRoute6(_w, route, net, type, pid, seq, flags);
         Notify(net, group, fromReq);
+    }
+
+    /// <summary>inet_netconf_notify_devconf / inet6_netconf_notify_devconf.</summary>
+    public void Netconf(Net net, int family, bool deleted, int type, int ifindex, object? devconf)
+    {
+        uint group = family == AF_INET ? (uint)RTNLGRP_IPV4_NETCONF : (uint)RTNLGRP_IPV6_NETCONF;
+        if (!Wanted(net, group, false)) return;
+        _w.Clear();
+        int evt = deleted ? RTM_DELNETCONF : RTM_NEWNETCONF;
+        if (family == AF_INET) RtnlNetconfHandlers.Fill4(_w, ifindex, devconf as DevConf, 0, 0, evt, 0, type);
+        else RtnlNetconfHandlers.Fill6(_w, ifindex, devconf as DevConf6, 0, 0, evt, 0, type);
+        Notify(net, group, false);
     }
 }

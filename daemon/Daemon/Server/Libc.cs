@@ -77,6 +77,83 @@ internal static unsafe partial class Libc
     /// <summary>pidfd_open(2): an fd that becomes readable when the process exits.</summary>
     public static int PidfdOpen(int pid) => (int)syscall(434, pid, 0);
 
+    // ---- files of the namespace state directory (a few syscalls per namespace, no allocation) ----
+
+    public const int O_WRONLY = 1, O_CREAT = 0x40, O_EXCL = 0x80, O_CLOEXEC = 0x80000;
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int open(string path, int flags, uint mode);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fstat(int fd, byte* st);
+
+    [LibraryImport("libc", EntryPoint = "stat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int stat(string path, byte* st);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int link(string from, string to);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int rename(string from, string to);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int unlink(string path);
+
+    [LibraryImport("libc", EntryPoint = "renameat2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int renameat2(int olddirfd, string oldpath, int newdirfd, string newpath, uint flags);
+
+    private const int AT_FDCWD = -100;
+    private const uint RENAME_EXCHANGE = 2;
+
+    /// <summary>renameat2(RENAME_EXCHANGE): the two names swap their files, atomically; both must exist.</summary>
+    public static int Exchange(string a, string b) => renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
+
+    [LibraryImport("libc", EntryPoint = "statfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int statfs(string path, byte* buf);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial byte* mkdtemp(byte* template);
+
+    public const long TMPFS_MAGIC = 0x01021994;
+
+    /// <summary>f_type of the filesystem holding <paramref name="path"/> (the first field of struct
+    /// statfs), or -1.</summary>
+    public static long FsType(string path)
+    {
+        var buf = stackalloc byte[256];
+        return statfs(path, buf) < 0 ? -1 : *(long*)buf;
+    }
+
+    /// <summary>mkdtemp(3): a new private directory from a template ending in XXXXXX, or null.</summary>
+    public static string? MkdTemp(string template)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(template + "\0");
+        fixed (byte* p = bytes)
+        {
+            if (mkdtemp(p) == null) return null;
+        }
+        return System.Text.Encoding.UTF8.GetString(bytes, 0, bytes.Length - 1);
+    }
+
+    /// <summary>st_dev and st_ino (the first two fields of struct stat on every 64-bit Linux ABI).</summary>
+    public static bool DevIno(int fd, out ulong dev, out ulong ino)
+    {
+        var st = stackalloc byte[256];
+        if (fstat(fd, st) < 0) { dev = ino = 0; return false; }
+        dev = *(ulong*)st;
+        ino = *(ulong*)(st + 8);
+        return true;
+    }
+
+    public static bool DevIno(string path, out ulong dev, out ulong ino)
+    {
+        var st = stackalloc byte[256];
+        if (stat(path, st) < 0) { dev = ino = 0; return false; }
+        dev = *(ulong*)st;
+        ino = *(ulong*)(st + 8);
+        return true;
+    }
+
     public const int SOL_SOCKET = 1, SO_SNDBUF = 7, SO_RCVBUF = 8, SO_SNDBUFFORCE = 32;
 
     public static int Errno => Marshal.GetLastPInvokeError();

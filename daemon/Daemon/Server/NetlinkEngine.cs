@@ -42,6 +42,10 @@ public sealed class NetlinkEngine
     /// <summary>An injected fault asks the dump being started to carry NLM_F_DUMP_INTR.</summary>
     private bool _forceDumpIntr;
 
+    /// <summary>Sockets with NETLINK_LISTEN_ALL_NSID set: they also hear the groups they joined in
+    /// every namespace their own has an id for.</summary>
+    public HashSet<NetlinkSock> AllNsidListeners { get; } = new();
+
     public Kernel Kernel { get; }
     public uint DaemonUid { get; }
     public Rtnetlink Rtnl { get; }
@@ -82,10 +86,11 @@ public sealed class NetlinkEngine
         sk.Closed = true;
         sk.Dump = null;
         TableIfAny(sk.Net)?.Remove(sk);
+        AllNsidListeners.Remove(sk);
         _socks.Remove(sk.Id);
         sk.Out.Clear();
         sk.Net.Release();
-        Kernel.RunDeferred();
+        Kernel.RunDeferred(destroyNamespaces: false); // the server destroys it after its answers
     }
 
     // ---- socket calls ---------------------------------------------------------------------
@@ -144,13 +149,17 @@ public sealed class NetlinkEngine
             case NETLINK_DROP_MEMBERSHIP:
                 if (val.Length < 4) return -Errno.EINVAL;
                 if ((uint)v > 256 || v == 0) return -Errno.EINVAL;
-                if (!sk.Bound) Table(sk.Net).Autobind(sk);
                 Table(sk.Net).SetMembership(sk, (uint)v, name == NETLINK_ADD_MEMBERSHIP);
                 return 0;
             case NETLINK_PKTINFO: sk.PktInfo = on; return 0;
             case NETLINK_BROADCAST_ERROR: sk.BroadcastError = on; return 0;
             case NETLINK_NO_ENOBUFS: sk.NoEnobufs = on; return 0;
-            case NETLINK_LISTEN_ALL_NSID: sk.ListenAllNsid = on; return 0;
+            case NETLINK_LISTEN_ALL_NSID:
+                // netlink_setsockopt: CAP_NET_BROADCAST in the socket's namespace
+                if (!sk.Privileged) return -Errno.EPERM;
+                sk.ListenAllNsid = on;
+                if (on) AllNsidListeners.Add(sk); else AllNsidListeners.Remove(sk);
+                return 0;
             case NETLINK_CAP_ACK: sk.CapAck = on; return 0;
             case NETLINK_EXT_ACK: sk.ExtAck = on; return 0;
             case NETLINK_GET_STRICT_CHK: sk.StrictChk = on; return 0;

@@ -17,9 +17,13 @@ public sealed partial class Net
     public const int NsidNotAssigned = -1; // NETNSA_NSID_NOT_ASSIGNED
 
     private int _refs;
-    /// <summary>netns_ids: the ids this namespace gives its peers.</summary>
-    private readonly SortedDictionary<int, Net> _idToPeer = new();
-    private readonly Dictionary<Net, int> _peerToId = new();
+    /// <summary>netns_ids: the ids this namespace gives its peers (allocated on first use: most
+    /// namespaces never name another).</summary>
+    private SortedDictionary<int, Net>? _idToPeer;
+    private Dictionary<Net, int>? _peerToId;
+    /// <summary>The namespaces that have an id for this one (so that teardown reaches them without
+    /// visiting every namespace, as unhash_nsid does).</summary>
+    private HashSet<Net>? _idHolders;
 
     /// <summary>Whether <see cref="Release"/> brought the count to zero (teardown pending).</summary>
     public bool Released { get; private set; }
@@ -43,20 +47,34 @@ public sealed partial class Net
     // ---- nsid ------------------------------------------------------------------------------
 
     /// <summary>peernet2id: the id this namespace gives <paramref name="peer"/>, or -1.</summary>
-    public int PeerToId(Net peer) => _peerToId.TryGetValue(peer, out var id) ? id : NsidNotAssigned;
+    public int PeerToId(Net peer) => _peerToId != null && _peerToId.TryGetValue(peer, out var id) ? id : NsidNotAssigned;
 
-    public Net? IdToPeer(int id) => _idToPeer.GetValueOrDefault(id);
+    public Net? IdToPeer(int id) => _idToPeer?.GetValueOrDefault(id);
 
-    public IEnumerable<(int Id, Net Peer)> Nsids => _idToPeer.Select(kv => (kv.Key, kv.Value));
+    public IEnumerable<(int Id, Net Peer)> Nsids =>
+        _idToPeer?.Select(kv => (kv.Key, kv.Value)) ?? Enumerable.Empty<(int, Net)>();
+
+    /// <summary>The lowest id not given to a peer yet (alloc_netid: idr_alloc from 0).</summary>
+    private int LowestFreeId()
+    {
+        int id = 0;
+        if (_idToPeer == null) return id;
+        // the ids are sorted: the first gap
+        foreach (var k in _idToPeer.Keys)
+        {
+            if (k != id) break;
+            id++;
+        }
+        return id;
+    }
 
     /// <summary>peernet2id_alloc: the peer's id, allocating the lowest free one (and announcing it)
     /// when it has none. A dying peer gets none.</summary>
     public int PeerToIdAlloc(Net peer)
     {
-        if (_peerToId.TryGetValue(peer, out var id)) return id;
+        if (_peerToId != null && _peerToId.TryGetValue(peer, out var id)) return id;
         if (peer.Dying || Dying) return NsidNotAssigned;
-        id = 0;
-        while (_idToPeer.ContainsKey(id)) id++;
+        id = LowestFreeId();
         Assign(peer, id);
         return id;
     }
@@ -64,31 +82,47 @@ public sealed partial class Net
     /// <summary>rtnl_net_newid's core (alloc_netid with a requested id; -1 = any).</summary>
     public KErr NewId(Net peer, int nsid)
     {
-        if (_peerToId.ContainsKey(peer)) return new KErr(Errno.EEXIST, "Peer netns already has a nsid assigned");
+        if (_peerToId != null && _peerToId.ContainsKey(peer)) return new KErr(Errno.EEXIST, "Peer netns already has a nsid assigned");
         if (nsid < -1) return new KErr(Errno.EINVAL);
-        if (nsid >= 0 && _idToPeer.ContainsKey(nsid)) return new KErr(Errno.EEXIST, "The specified nsid is already used");
-        if (nsid < 0)
-        {
-            nsid = 0;
-            while (_idToPeer.ContainsKey(nsid)) nsid++;
-        }
+        if (nsid >= 0 && _idToPeer != null && _idToPeer.ContainsKey(nsid)) return new KErr(Errno.EEXIST, "The specified nsid is already used");
+        if (nsid < 0) nsid = LowestFreeId();
         Assign(peer, nsid);
         return KErr.Ok;
     }
 
     private void Assign(Net peer, int id)
     {
-        _idToPeer[id] = peer;
-        _peerToId[peer] = id;
+        (_idToPeer ??= new SortedDictionary<int, Net>())[id] = peer;
+        (_peerToId ??= new Dictionary<Net, int>())[peer] = id;
+        (peer._idHolders ??= new HashSet<Net>()).Add(this);
         (Kernel.Events as INsidEvents)?.Nsid(this, id, peer, false);
     }
 
-    /// <summary>unhash_nsid: a dying namespace disappears from every other's id table.</summary>
-    internal void ForgetPeer(Net peer)
+    /// <summary>unhash_nsid's part for one namespace: <paramref name="peer"/> is dying and loses
+    /// the id this namespace gave it (RTM_DELNSID here).</summary>
+    private void ForgetPeer(Net peer)
     {
-        if (!_peerToId.Remove(peer, out var id)) return;
-        _idToPeer.Remove(id);
+        if (_peerToId == null || !_peerToId.Remove(peer, out var id)) return;
+        _idToPeer!.Remove(id);
         (Kernel.Events as INsidEvents)?.Nsid(this, id, peer, true);
+    }
+
+    /// <summary>unhash_nsid and the namespace's own idr going away: nobody names this namespace
+    /// any more, and it names nobody.</summary>
+    internal void UnhashNsids()
+    {
+        if (_idHolders != null)
+        {
+            foreach (var holder in _idHolders.ToList())
+                if (holder != this) holder.ForgetPeer(this);
+            _idHolders = null;
+        }
+        if (_peerToId != null)
+        {
+            foreach (var peer in _peerToId.Keys) peer._idHolders?.Remove(this);
+            _peerToId = null;
+            _idToPeer = null;
+        }
     }
 
     // ---- moving devices ----------------------------------------------------------------------

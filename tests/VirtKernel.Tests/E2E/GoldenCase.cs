@@ -11,6 +11,28 @@ public sealed class GoldenCase
     public required string Expected { get; init; }
     /// <summary>`#mask:` headers: normalisations the recorder applied to the kernel's output.</summary>
     public IReadOnlyList<string> Masks { get; init; } = [];
+    /// <summary>How many namespaces the recorder gave the case ("#ns: 2": $NS and $NS2).</summary>
+    public int NamespaceCount { get; init; } = 1;
+
+    /// <summary>Must the case run in named namespaces, as recorded (two of them, `ip netns`
+    /// commands, `ip netns exec`)? The others give the same output in a fresh daemon's initial
+    /// namespace. The same rule as the corpus's compare.sh.</summary>
+    public bool NeedsNamespaces => NamespaceCount > 1 || Lines.Any(l =>
+    {
+        var rest = Unmark(l);
+        if (rest.StartsWith("!exec ")) return true;
+        if (rest.StartsWith('!')) return false;
+        return ShellWords.Split(rest).FirstOrDefault(w => !w.StartsWith('-')) == "netns";
+    });
+
+    /// <summary>A line without its "?" and "@2 " marks.</summary>
+    private static string Unmark(string line)
+    {
+        string rest = line;
+        if (rest.StartsWith('?')) rest = rest[1..].Trim();
+        if (rest.StartsWith("@2 ")) rest = rest[3..].Trim();
+        return rest;
+    }
 
     public static string Dir(string repoRoot) => Path.Combine(repoRoot, "tests", "golden");
 
@@ -23,9 +45,10 @@ public sealed class GoldenCase
         var all = File.ReadAllLines(Path.Combine(Dir(repoRoot), "cases", name + ".ip")).Select(l => l.Trim()).ToList();
         var lines = all.Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
         var masks = all.Where(l => l.StartsWith("#mask:")).SelectMany(l => l[6..].Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
+        int count = all.Any(l => l.StartsWith("#ns:") && l[4..].Trim() == "2") ? 2 : 1;
         return new GoldenCase
         {
-            Name = name, Lines = lines, Masks = masks,
+            Name = name, Lines = lines, Masks = masks, NamespaceCount = count,
             Expected = File.ReadAllText(Path.Combine(Dir(repoRoot), "golden", name + ".out")),
         };
     }
@@ -45,6 +68,69 @@ public sealed class GoldenCase
             output = TimerJson.Replace(output, "\"$1\":\"*\"");
         }
         return output;
+    }
+
+    /// <summary>Replays the case as the corpus's recorder ran it against the real kernel, VirtKernel
+    /// providing the namespaces: `ip netns add` of $NS (and $NS2) in a fresh daemon, every line as
+    /// `ip -n $NS ...` (`@2`: $NS2; `!bridge`: `bridge -n`; `!exec`/`!sysctl`: `ip netns exec`),
+    /// the names replaced by the tokens $NS/$NS2 in the output, then `ip netns del` of both. All
+    /// unprivileged, through the shim. The namespaces must be gone from the daemon afterwards.</summary>
+    public string ReplayInNamespaces(VkEnvironment env)
+    {
+        using var daemon = new DaemonProcess(env);
+        string ns = $"vkgold-{Environment.ProcessId}-1", ns2 = ns + "-b";
+        var names = NamespaceCount == 2 ? new[] { ns, ns2 } : new[] { ns };
+        foreach (var n in names)
+        {
+            var (o, rc) = env.Run([VkEnvironment.Ip, "netns", "add", n], daemon.Socket);
+            if (rc != 0) throw new InvalidOperationException($"{Name}: ip netns add {n} failed: {o}");
+        }
+        var sb = new StringBuilder();
+        foreach (var line in Lines)
+        {
+            string rest = line;
+            if (rest.StartsWith('?')) rest = rest[1..].Trim();
+            string target = ns;
+            if (rest.StartsWith("@2 ")) { target = ns2; rest = rest[3..].Trim(); }
+            string output;
+            int status;
+            if (rest.StartsWith("!sleep "))
+            {
+                output = "";
+                status = 0;
+            }
+            else
+            {
+                string[] argv;
+                var words = ShellWords.Split(rest.Replace("$NS2", ns2).Replace("$NS", ns));
+                if (words[0] == "!bridge") argv = ["/usr/sbin/bridge", "-n", target, .. words.Skip(1)];
+                else if (words[0] == "!sysctl") argv = [VkEnvironment.Ip, "netns", "exec", target, "/usr/sbin/sysctl", .. words.Skip(1)];
+                else if (words[0] == "!exec") argv = [VkEnvironment.Ip, "netns", "exec", target, .. words.Skip(1)];
+                else argv = [VkEnvironment.Ip, "-n", target, .. words];
+                (output, status) = env.Run(argv, daemon.Socket);
+                output = Normalise(output.Replace(ns2, "$NS2").Replace(ns, "$NS"));
+            }
+            sb.Append("=== ").Append(line).Append('\n');
+            sb.Append(output);
+            if (output.Length > 0 && !output.EndsWith('\n')) sb.Append('\n').Append($"--- rc={status} noeol\n");
+            else sb.Append($"--- rc={status}\n");
+        }
+        foreach (var n in names.Reverse())
+        {
+            var (o, rc) = env.Run([VkEnvironment.Ip, "netns", "del", n], daemon.Socket);
+            if (rc != 0) sb.Append($"[ip netns del {n} failed: {o}]\n");
+        }
+        // nothing left behind: only the initial namespace remains in the daemon (processes that
+        // were inside let go when the daemon sees them exit)
+        string status2 = daemon.Status();
+        for (int i = 0; i < 20 && !status2.Contains("\nnamespaces 1\n"); i++)
+        {
+            Thread.Sleep(100);
+            status2 = daemon.Status();
+        }
+        if (!status2.Contains("\nnamespaces 1\n")) sb.Append("[namespaces left in the daemon]\n").Append(status2);
+        if (daemon.Exited) sb.Append("[the daemon exited during the case]\n");
+        return sb.ToString();
     }
 
     /// <summary>Replays the case against a fresh daemon and returns the transcript in the golden format.</summary>

@@ -55,6 +55,7 @@ public class HostIsolationTests(VkEnvironment env)
         // a socket path nobody listens on: ip must fail, not talk to the host kernel
         var dir = env.NewSocketDir();
         var (o, rc) = env.Run([VkEnvironment.Ip, "link", "show"], Path.Combine(dir, "nobody.sock"));
+        Directory.Delete(dir, recursive: true);
         Assert.NotEqual(0, rc);
         Assert.Contains("virtkernel: cannot reach the daemon", o);
         Assert.DoesNotContain("lo:", o);
