@@ -5,7 +5,7 @@
 # against the real kernel, interleaved with ours so that both see the same load.
 #
 # Usage: bench/compare.sh [ROUNDS]      (default 3)
-# Env:   KERNEL_BENCH  folder of the kernel baseline scripts (default /work/shared/bench/kernel);
+# Env:   KERNEL_BENCH  folder of the kernel baseline scripts (default ../shared/bench/kernel beside the project);
 #                      set it empty to skip the kernel runs.
 # Prints one line per metric: our min and median per_op_us, the kernel's here (min, median), the
 # kernel baseline's recorded median (bench/README.md), our median over that and the target
@@ -16,7 +16,7 @@ export LC_ALL=C
 ROUNDS=${1:-3}
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "usage: $0 [ROUNDS]" >&2; exit 2; }
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-KB=${KERNEL_BENCH-/work/shared/bench/kernel}
+KB=${KERNEL_BENCH-$(cd "$HERE/../.." && pwd)/shared/bench/kernel}
 if [ -n "$KB" ] && { [ ! -x "$KB/route_add_batch.sh" ] || [ "$(id -u)" != 0 ]; }; then
   echo "note: not running the kernel side ($KB missing or not root)" >&2
   KB=
@@ -34,7 +34,7 @@ for _ in $(seq "$ROUNDS"); do
   if [ -n "$KB" ]; then run kernel "$KB" | tee -a "$RAW" >&2; fi
 done
 
-# the kernel baseline's recorded medians (/work/shared/bench/kernel/README.md) and the targets
+# the kernel baseline's recorded medians (../shared/bench/kernel/README.md) and the targets
 ref() {
   case $1 in
     route_add_batch_via/10000) echo "11.19 1.25" ;;

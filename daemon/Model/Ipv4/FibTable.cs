@@ -196,6 +196,21 @@ public sealed class FibTable
         _ordered.SetValue(ok, route);
     }
 
+    /// <summary>Puts the routes of a prefix in another order (a state import restoring the order the
+    /// routes were inserted in); the sort is stable.</summary>
+    public void SortAliases(uint key, byte plen, Comparison<Route> order)
+    {
+        ulong ok = OrderKey(key, plen);
+        var head = _heads.GetValueOrDefault(ok);
+        if (head?.NextAlias == null) return;
+        var l = new List<Route>();
+        for (var r = head; r != null; r = r.NextAlias) l.Add(r);
+        var sorted = l.Select((r, i) => (r, i)).OrderBy(x => x.r, Comparer<Route>.Create(order)).ThenBy(x => x.i)
+            .Select(x => x.r).ToList();
+        for (int i = 0; i < sorted.Count; i++) sorted[i].NextAlias = i + 1 < sorted.Count ? sorted[i + 1] : null;
+        SetHead(ok, sorted[0]);
+    }
+
     /// <summary>Unlinks a route (fib_remove_alias). The route keeps its link onwards, so a walk
     /// standing on it goes on.</summary>
     public void Remove(Route route)
