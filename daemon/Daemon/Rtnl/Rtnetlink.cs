@@ -82,6 +82,9 @@ public sealed class Rtnetlink
         RtnlBridgeHandlers.Register(this);
         RtnlAddrHandlers.Register(this);
         RtnlRouteHandlers.Register(this);
+        RtnlRuleHandlers.Register(this);
+        RtnlNexthopHandlers.Register(this);
+        RtnlNeighHandlers.Register(this);
         RtnlNsidHandlers.Register(this);
         RtnlNetconfHandlers.Register(this);
     }

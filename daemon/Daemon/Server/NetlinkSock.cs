@@ -107,7 +107,7 @@ public sealed class NetlinkSock
         return true;
     }
 
-    private void MarkOverrun()
+    internal void MarkOverrun()
     {
         if (OverrunPending) return;
         OverrunPending = true;
@@ -115,6 +115,34 @@ public sealed class NetlinkSock
         new RxHeader(RxOp.Overrun, RxFlags.None, 0, 0, -Errno.ENOBUFS).Write(f);
         Out.Enqueue(f);
         OutBytes += f.Length;
+        OnOutput?.Invoke();
+    }
+
+    /// <summary>Frames held back by an injected delay (fault injection); while set, the connection
+    /// sends nothing more of this socket, dumps included.</summary>
+    public List<byte[]>? Held { get; private set; }
+
+    /// <summary>Moves everything queued into <see cref="Held"/>.</summary>
+    internal void HoldOutput()
+    {
+        Held ??= new List<byte[]>();
+        while (Out.Count > 0) Held.Add(Dequeue()!);
+    }
+
+    /// <summary>The delay is over: the held frames go out first, in order.</summary>
+    internal void ReleaseHeld()
+    {
+        var held = Held;
+        Held = null;
+        if (held == null || Closed) return;
+        var later = Out.ToArray();
+        Out.Clear();
+        OutBytes = 0;
+        foreach (var f in held.Concat(later))
+        {
+            Out.Enqueue(f);
+            OutBytes += f.Length;
+        }
         OnOutput?.Invoke();
     }
 
