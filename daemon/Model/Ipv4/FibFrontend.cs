@@ -354,8 +354,10 @@ public sealed partial class Ipv4Net
         if (replaced != null)
         {
             replaced.Nh?.Routes.Remove(replaced);
+            FibInfoHashRemove(replaced);
             ReleasePaths(replaced);
         }
+        FibInfoHashInsert(route);
         RouteEventKind kind;
         if (replaced != null) kind = RouteEventKind.Replace;
         else if ((notify & NLM_F_APPEND) != 0) kind = RouteEventKind.Append;
@@ -383,6 +385,7 @@ public sealed partial class Ipv4Net
         if (r.Dead) return;
         tb.Remove(r);
         r.Nh?.Routes.Remove(r);
+        FibInfoHashRemove(r);
         ReleasePaths(r);
     }
 
@@ -763,9 +766,8 @@ public sealed partial class Ipv4Net
     {
         int scope = force ? -1 : RT_SCOPE_NOWHERE;
         bool ret = false;
-        foreach (var tb in _tables.Values)
-            foreach (var r in tb.RouteList())
-            {
+        foreach (var r in RoutesThroughDev(dev))
+        {
                 if (r.Nh != null || r.Nexthops.Count == 0) continue;
                 int dead = 0;
                 bool touched = false;
@@ -786,6 +788,7 @@ public sealed partial class Ipv4Net
                                 nh.Flags |= (uint)RTNH_F_LINKDOWN;
                                 break;
                         }
+                        NoteFlagged(dev, r);
                         dead++;
                     }
                     if (ev == NetdevEvent.Unregister)
@@ -809,7 +812,7 @@ public sealed partial class Ipv4Net
                     }
                     ret = true;
                 }
-            }
+        }
         return ret;
     }
 
@@ -819,10 +822,9 @@ public sealed partial class Ipv4Net
     {
         if (local == 0) return false;
         bool ret = false;
-        var tb = GetTableExact(RT_TABLE_MAIN);
-        if (tb == null) return false;
-        foreach (var r in tb.RouteList())
-            if (r.HasPrefSrc && (uint)r.PrefSrc == local)
+        if (!_laddrRoutes.TryGetValue(local, out var withSrc)) return false;
+        foreach (var r in withSrc)
+            if (r.Table == RT_TABLE_MAIN)
             {
                 r.Flags |= (uint)RTNH_F_DEAD;
                 ret = true;
@@ -838,24 +840,27 @@ public sealed partial class Ipv4Net
         if (!dev.IsUp) return;
         if ((nhFlags & RTNH_F_DEAD) != 0 && (dev.GetFlags() & (IFF_RUNNING | IFF_LOWER_UP)) != 0)
             nhFlags |= (uint)RTNH_F_LINKDOWN;
-        foreach (var tb in _tables.Values)
-            foreach (var r in tb.RouteList())
+        if (!_devFlagged.TryGetValue(dev, out var flagged)) return;
+        List<Route>? clean = null;
+        foreach (var r in flagged)
+        {
+            int alive = 0;
+            bool stillFlagged = false;
+            foreach (var nh in r.Nexthops)
             {
-                if (r.Nh != null) continue;
-                bool uses = false;
-                foreach (var nh in r.Nexthops) if (nh.Dev == dev) { uses = true; break; }
-                if (!uses) continue;
-                int alive = 0;
-                foreach (var nh in r.Nexthops)
+                if ((nh.Flags & nhFlags) == 0) { alive++; }
+                else if (nh.Dev != null && nh.Dev.IsUp && nh.Dev == dev && dev.Ip4 != null)
                 {
-                    if ((nh.Flags & nhFlags) == 0) { alive++; continue; }
-                    if (nh.Dev == null || !nh.Dev.IsUp) continue;
-                    if (nh.Dev != dev || dev.Ip4 == null) continue;
                     alive++;
                     nh.Flags &= ~nhFlags;
                 }
-                if (alive > 0) r.Flags &= ~nhFlags;
+                if (nh.Dev == dev && (nh.Flags & NhDownFlags) != 0) stillFlagged = true;
             }
+            if (alive > 0) r.Flags &= ~nhFlags;
+            if (!stillFlagged) (clean ??= new()).Add(r);
+        }
+        if (clean != null)
+            foreach (var r in clean) HashRemove(_devFlagged, dev, r);
     }
 
     /// <summary>fib_flush / fib_table_flush: removes every dead route. Like the kernel, no
