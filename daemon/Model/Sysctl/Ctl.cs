@@ -23,16 +23,53 @@ public sealed class CtlDir : CtlNode
 {
     private readonly SortedDictionary<string, CtlNode> _children = new(StringComparer.Ordinal);
 
+    /// <summary>Entries registered but not built yet: a device's conf/neigh directory keeps the
+    /// (lazy) sequence of its table's entries and makes them the first time anyone looks inside.
+    /// The kernel copies the template table once per device (kmemdup in __devinet_sysctl_register,
+    /// __addrconf_sysctl_register, neigh_sysctl_register); most devices' directories are never
+    /// read, so building ~65 entry objects per directory on every device creation is deferred
+    /// until a reader needs them.</summary>
+    private IEnumerable<CtlFile>? _pending;
+
     public CtlDir(string name) : base(name) { }
 
-    public IEnumerable<CtlNode> Children => _children.Values;
-    public int Count => _children.Count;
-    public CtlNode? this[string name] => _children.GetValueOrDefault(name);
+    /// <summary>The children, after building the entries still pending.</summary>
+    private SortedDictionary<string, CtlNode> Kids
+    {
+        get
+        {
+            if (_pending != null) Materialize();
+            return _children;
+        }
+    }
+
+    private void Materialize()
+    {
+        var files = _pending!;
+        _pending = null;
+        foreach (var f in files)
+        {
+            f.Parent = this;
+            f.Registered = Registered;
+            _children[f.Name] = f;
+        }
+    }
+
+    /// <summary>Registers the entries of a table without building them yet (see <see cref="_pending"/>).</summary>
+    internal void AddLazy(IEnumerable<CtlFile> files)
+    {
+        if (_pending != null) Materialize();
+        _pending = files;
+    }
+
+    public IEnumerable<CtlNode> Children => Kids.Values;
+    public int Count => Kids.Count;
+    public CtlNode? this[string name] => Kids.GetValueOrDefault(name);
 
     /// <summary>The sub-directory called <paramref name="name"/>, made when missing.</summary>
     public CtlDir Dir(string name)
     {
-        if (_children.TryGetValue(name, out var n)) return (CtlDir)n;
+        if (Kids.TryGetValue(name, out var n)) return (CtlDir)n;
         var d = new CtlDir(name) { Parent = this };
         _children[name] = d;
         return d;
@@ -42,12 +79,12 @@ public sealed class CtlDir : CtlNode
     {
         node.Parent = this;
         node.Registered = true;
-        _children[node.Name] = node;
+        Kids[node.Name] = node;
     }
 
     internal void Remove(CtlNode node)
     {
-        if (_children.TryGetValue(node.Name, out var n) && n == node) _children.Remove(node.Name);
+        if (Kids.TryGetValue(node.Name, out var n) && n == node) _children.Remove(node.Name);
         MarkUnregistered(node);
     }
 
@@ -55,7 +92,10 @@ public sealed class CtlDir : CtlNode
     {
         node.Registered = false;
         if (node is CtlDir d)
+        {
+            d._pending = null; // never built: nobody can reach them any more
             foreach (var c in d._children.Values) MarkUnregistered(c);
+        }
     }
 
     /// <summary>Walks a relative path ("ipv4/conf/lo/forwarding").</summary>

@@ -67,7 +67,7 @@ public sealed class NetSysctl
     internal CtlDir Register(string parent, string name, IEnumerable<CtlFile> files)
     {
         var dir = new CtlDir(name);
-        foreach (var f in files) dir.Add(f);
+        dir.AddLazy(files);
         Walk(parent).Add(dir);
         return dir;
     }
