@@ -223,10 +223,13 @@ void *vk_libc_sym(enum vk_libc_index idx);
 #define VK_SOCK_MIN_RCVBUF 2304 /* SOCK_MIN_RCVBUF on x86_64 */
 #define VK_SO_SLOTS 80          /* SOL_SOCKET option numbers mirrored in vk_sock.so_val */
 
-/* State of one emulated netlink socket, shared by every fd that refers to it (dup, fork). */
+/* State of one emulated socket, shared by every fd that refers to it (dup, fork): a netlink
+ * socket (a data connection to the daemon), or a packet socket (vk_packet.c: a placeholder fd
+ * whose address names a device of the virtual kernel). */
 struct vk_sock {
     int refs;          /* fd table entries + callers holding it (atomic) */
-    uint32_t id;       /* the daemon's socket id (VK_RX_HELLO answer) */
+    int family;        /* AF_NETLINK or AF_PACKET */
+    uint32_t id;       /* the daemon's socket id (VK_RX_HELLO answer); 0 for AF_PACKET */
     int type;          /* SOCK_RAW or SOCK_DGRAM */
     int protocol;      /* NETLINK_* */
     int dirty;         /* sent since the last VK_CTL_SYNC (atomic) */
@@ -246,6 +249,9 @@ struct vk_sock {
     int bound_ifindex;          /* SO_BINDTODEVICE / SO_BINDTOIFINDEX */
     char bound_dev[IFNAMSIZ];
     uint64_t pacing_rate;       /* SO_MAX_PACING_RATE */
+    /* AF_PACKET: what bind gave (po->ifindex, po->num as given, network order) */
+    int pk_ifindex;
+    uint16_t pk_proto;
 };
 
 void vk_lock(void);
@@ -256,6 +262,8 @@ void vk_sockopt_init(struct vk_sock *s); /* vk_sockopt.c: SOL_SOCKET defaults */
 int vk_fd_is_emulated(int fd);
 /* Take a reference on fd's socket, or NULL if fd is not emulated. Release with vk_sock_put. */
 struct vk_sock *vk_sock_get(int fd);
+/* The same for emulated netlink sockets only (NULL for anything else, packet sockets included). */
+struct vk_sock *vk_nl_get(int fd);
 void vk_sock_put(struct vk_sock *s);
 struct vk_sock *vk_sock_new(uint32_t id, int type, int protocol);
 /* Remember O_NONBLOCK of fd's socket after fcntl(F_SETFL)/ioctl(FIONBIO) changed it. */
@@ -271,6 +279,14 @@ void vk_fd_clear_range(unsigned int first, unsigned int last);
 /* True in a vfork child (shares our memory but has its own pid): it must not touch the fd
  * table or the control connection, and must not allocate or lock. */
 int vk_in_vfork_child(void);
+
+/* ---- packet sockets (vk_packet.c) ---- */
+
+/* socket(AF_PACKET, type, protocol): a placeholder fd; -1 with errno on failure. */
+int vk_packet_socket(int type, int protocol);
+/* bind/getsockname of an emulated packet socket: 0 or -errno. */
+int vk_packet_bind(struct vk_sock *s, const struct sockaddr *addr, socklen_t len);
+int vk_packet_getname(struct vk_sock *s, struct sockaddr *addr, socklen_t *len);
 
 /* ---- connections to the daemon ---- */
 

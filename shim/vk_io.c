@@ -121,7 +121,7 @@ static ssize_t vk_send_sock(struct vk_sock *s, int fd, const struct iovec *iov, 
 
 VK_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc_sendmsg(fd, msg, flags);
     ssize_t r = msg == NULL ? vk_fail(EFAULT)
@@ -135,7 +135,7 @@ VK_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 VK_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
                          const struct sockaddr *addr, socklen_t addrlen)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc_sendto(fd, buf, len, flags, addr, addrlen);
     struct iovec iov = {(void *)buf, len};
@@ -146,7 +146,7 @@ VK_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 
 VK_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc_send(fd, buf, len, flags);
     struct iovec iov = {(void *)buf, len};
@@ -157,7 +157,7 @@ VK_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 
 VK_EXPORT ssize_t write(int fd, const void *buf, size_t len)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc_write(fd, buf, len);
     /* sock_write_iter: O_NONBLOCK of the fd applies by itself on the daemon connection */
@@ -169,7 +169,7 @@ VK_EXPORT ssize_t write(int fd, const void *buf, size_t len)
 
 VK_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc_writev(fd, iov, iovcnt);
     ssize_t r = iovcnt < 0 ? vk_fail(EINVAL) : vk_send_sock(s, fd, iov, (size_t)iovcnt, NULL, 0, 0);
@@ -179,7 +179,7 @@ VK_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 
 VK_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc_sendmmsg(fd, vec, vlen, flags);
     /* __sys_sendmmsg: stop at the first error, report it only if nothing was sent */
@@ -345,7 +345,7 @@ static ssize_t vk_recv_sock(struct vk_sock *s, int fd, struct msghdr *msg, int f
 
 VK_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc_recvmsg(fd, msg, flags);
     ssize_t r = msg == NULL ? vk_fail(EFAULT) : vk_recv_sock(s, fd, msg, flags);
@@ -371,7 +371,7 @@ static ssize_t vk_recvfrom_sock(struct vk_sock *s, int fd, void *buf, size_t len
 VK_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *addr,
                            socklen_t *addrlen)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc_recvfrom(fd, buf, len, flags, addr, addrlen);
     ssize_t r = vk_recvfrom_sock(s, fd, buf, len, flags, addr, addrlen);
@@ -381,7 +381,7 @@ VK_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sock
 
 VK_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc_recv(fd, buf, len, flags);
     ssize_t r = vk_recvfrom_sock(s, fd, buf, len, flags, NULL, NULL);
@@ -391,7 +391,7 @@ VK_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
 
 VK_EXPORT ssize_t read(int fd, void *buf, size_t len)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc_read(fd, buf, len);
     /* sock_read_iter: a zero-length read returns 0 without consuming anything */
@@ -402,7 +402,7 @@ VK_EXPORT ssize_t read(int fd, void *buf, size_t len)
 
 VK_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc_readv(fd, iov, iovcnt);
     size_t total = 0;
@@ -417,7 +417,7 @@ VK_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 VK_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
                        struct timespec *timeout)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc_recvmmsg(fd, vec, vlen, flags, timeout);
     /* do_recvmmsg without the timeout: MSG_WAITFORONE makes every receive after the first
@@ -449,7 +449,7 @@ VK_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags
 
 VK_EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc___read_chk(fd, buf, len, buflen);
     if (len > buflen)
@@ -461,7 +461,7 @@ VK_EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 
 VK_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc___recv_chk(fd, buf, len, buflen, flags);
     if (len > buflen)
@@ -474,7 +474,7 @@ VK_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int f
 VK_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
                                  struct sockaddr *addr, socklen_t *addrlen)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc___recvfrom_chk(fd, buf, len, buflen, flags, addr, addrlen);
     if (len > buflen)

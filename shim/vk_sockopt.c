@@ -362,7 +362,7 @@ static int vk_get_sol_socket(struct vk_sock *s, int fd, int name, void *optval,
             v.i = s->protocol;
             break;
         case SO_DOMAIN:
-            v.i = AF_NETLINK;
+            v.i = s->family;
             break;
         case SO_ERROR:
         case SO_ACCEPTCONN:
@@ -500,7 +500,9 @@ VK_EXPORT int setsockopt(int fd, int level, int name, const void *optval, sockle
     int saved = errno, ret;
     if (level == SOL_SOCKET) {
         ret = vk_set_sol_socket(s, fd, name, optval, optlen);
-    } else if (level == SOL_NETLINK) {
+    } else if (level == SOL_PACKET && s->family == AF_PACKET) {
+        ret = -EOPNOTSUPP; /* packet_setsockopt: no option of the packet layer is emulated */
+    } else if (level == SOL_NETLINK && s->family == AF_NETLINK) {
         int32_t hdr[2] = {level, name};
         size_t n = optlen < VK_NETLINK_OPT_MAX ? optlen : VK_NETLINK_OPT_MAX;
         ret = n > 0 && optval == NULL ? -EFAULT
@@ -534,7 +536,9 @@ VK_EXPORT int getsockopt(int fd, int level, int name, void *optval, socklen_t *o
         ret = -EINVAL;
     } else if (level == SOL_SOCKET) {
         ret = vk_get_sol_socket(s, fd, name, optval, optlen);
-    } else if (level == SOL_NETLINK) {
+    } else if (level == SOL_PACKET && s->family == AF_PACKET) {
+        ret = -EOPNOTSUPP;
+    } else if (level == SOL_NETLINK && s->family == AF_NETLINK) {
         /* netlink_getsockopt: ret = the length to report, payload = what fits */
         struct {
             int32_t level, name;

@@ -81,6 +81,7 @@ public sealed class Rtnetlink
         RtnlLinkHandlers.Register(this);
         RtnlBridgeHandlers.Register(this);
         RtnlAddrHandlers.Register(this);
+        RtnlInet6IfinfoHandlers.Register(this);
         RtnlRouteHandlers.Register(this);
         RtnlNsidHandlers.Register(this);
     }
