@@ -47,3 +47,11 @@ public static partial class Uapi
 {
     public const int NL_ATTR_TYPE_SINT = 16, NL_ATTR_TYPE_UINT = 17;
 }
+
+// ipv6_devconf entries and netconf attributes newer than the 6.1 headers (include/uapi/linux/ipv6.h,
+// netconf.h of 6.18). DEVCONF_MAX of 6.18 is DEVCONF_FORCE_FORWARDING + 1 (VirtKernel.Model's DevConf6.Max).
+public static partial class Uapi
+{
+    public const int DEVCONF_FORCE_FORWARDING = 59;
+    public const int NETCONFA_FORCE_FORWARDING = 9;
+}

@@ -221,7 +221,8 @@ void *vk_libc_sym(enum vk_libc_index idx);
 #define VK_SK_MEM_MAX 212992
 #define VK_SOCK_MIN_SNDBUF 4608 /* SOCK_MIN_SNDBUF on x86_64 */
 #define VK_SOCK_MIN_RCVBUF 2304 /* SOCK_MIN_RCVBUF on x86_64 */
-#define VK_SO_SLOTS 80          /* SOL_SOCKET option numbers mirrored in vk_sock.so_val */
+#define VK_SO_SLOTS 80
+#define VK_RTNL_NGROUPS 39      /* RTNLGRP_MAX of Linux 6.18: nl_table[NETLINK_ROUTE].groups */          /* SOL_SOCKET option numbers mirrored in vk_sock.so_val */
 
 /* State of one emulated socket, shared by every fd that refers to it (dup, fork): a netlink
  * socket (a data connection to the daemon), or a packet socket (vk_packet.c: a placeholder fd
@@ -240,6 +241,8 @@ struct vk_sock {
     uint32_t dst_pid, dst_groups; /* connect()ed destination (nl_groups as given) */
     int name_known;    /* getsockname cache valid */
     uint32_t portid, groups;
+    uint32_t auto_port; /* the port id the daemon reserved for autobind (hello answer) */
+    int bound;         /* bound, explicitly or by autobind (connect, first send, bind(0)) */
     /* SOL_SOCKET mirror (vk_sockopt.c) */
     int sndbuf, rcvbuf;         /* as the kernel stores sk_sndbuf/sk_rcvbuf (doubled) */
     int so_val[VK_SO_SLOTS];    /* plain int options, by option number */
@@ -321,6 +324,8 @@ void vk_ctl_fd_range_closing(unsigned int first, unsigned int last);
 
 /* VK_CTL_SYNC for s if data was sent since the last one. */
 void vk_sock_sync(struct vk_sock *s);
+/* A one-way frame (VK_TX_SETSOCKOPT, VK_TX_BIND) on the socket's data connection; 0 or -errno. */
+int vk_send_oneway(int fd, uint32_t op, const void *a, size_t alen, const void *b, size_t blen);
 
 /* ---- network namespaces (vk_netns.c) ---- */
 

@@ -65,6 +65,21 @@ static void vk_iov_free(struct iovec *v, struct iovec *stack)
 /* ------------------------------------------------------------------------------------------ */
 /* Sending                                                                                      */
 
+int vk_send_oneway(int fd, uint32_t op, const void *a, size_t alen, const void *b, size_t blen)
+{
+    struct vk_tx tx = {.op = op};
+    struct iovec v[3] = {{&tx, sizeof(tx)}, {(void *)a, alen}, {(void *)b, blen}};
+    struct msghdr m = {.msg_iov = v, .msg_iovlen = 3};
+    int saved = errno;
+    ssize_t r;
+    do {
+        r = libc_sendmsg(fd, &m, MSG_NOSIGNAL);
+    } while (r < 0 && errno == EINTR);
+    int err = r < 0 ? -errno : 0;
+    errno = saved;
+    return err;
+}
+
 /* netlink_sendmsg, up to the point where the kernel would hand the skb to the protocol. */
 static ssize_t vk_send_sock(struct vk_sock *s, int fd, const struct iovec *iov, size_t iovcnt,
                             const struct sockaddr *name, socklen_t namelen, int flags)
@@ -116,6 +131,13 @@ static ssize_t vk_send_sock(struct vk_sock *s, int fd, const struct iovec *iov, 
         return -1;
     /* Processing of what was just sent is now pending in the daemon. */
     __atomic_store_n(&s->dirty, 1, __ATOMIC_RELEASE);
+    /* netlink_sendmsg autobinds an unbound socket */
+    vk_lock();
+    if (!s->bound) {
+        s->bound = 1;
+        s->portid = s->auto_port;
+    }
+    vk_unlock();
     return (ssize_t)len;
 }
 

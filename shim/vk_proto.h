@@ -52,7 +52,12 @@ struct vk_hello {
 
 /* ---- DATA connection, client -> daemon ---- */
 enum vk_tx_op {
-    VK_TX_DATA = 1, /* payload: the bytes the application sent (may hold several netlink messages) */
+    VK_TX_DATA = 1,       /* payload: the bytes the application sent (may hold several netlink messages) */
+    VK_TX_SETSOCKOPT = 2, /* payload: {i32 level, i32 name} + value. One-way: the shim has checked
+                           * it as netlink_setsockopt would (no answer needed), and frames are
+                           * processed in order, so later requests see the option */
+    VK_TX_BIND = 3,       /* payload: {u32 groups}. One-way bind(nl_pid = 0): the socket takes the
+                           * port id announced in the hello answer; groups as netlink_bind sets them */
 };
 
 struct vk_tx {
@@ -74,7 +79,9 @@ struct vk_nsfd {
 enum vk_rx_op {
     VK_RX_DATA = 1,    /* payload: one netlink datagram */
     VK_RX_OVERRUN = 2, /* no payload: the socket lost messages; recv must fail with ENOBUFS once */
-    VK_RX_HELLO = 3,   /* answer to vk_hello: a = socket id (>0), c = 0 or -errno (socket() fails with it) */
+    VK_RX_HELLO = 3,   /* answer to vk_hello: a = socket id (>0), c = 0 or -errno (socket() fails with it),
+                        * group = the port id reserved for the socket's autobind (netlink_autobind:
+                        * the pid when free, else a negative id) */
 };
 
 #define VK_RX_F_NSID 0x1    /* nsid is valid: deliver a NETLINK_LISTEN_ALL_NSID cmsg holding it */
@@ -196,6 +203,18 @@ struct vk_ifaddr {
  *                   creates STATE/netns/NAME (O_CREAT|O_EXCL) and "bind mounts" the namespace onto
  *                   it (VK_CTL_NETNS_BIND turns it into a hard link of STATE/ns/ID; umount puts
  *                   back the file it covered, so only bound names have more than one link).
+ *   STATE/fs/       the daemon's views, one FUSE mount (absent with `vk serve --no-views`, or when
+ *                   neither mount(2) nor fusermount3 works): STATE/fs/ns/ID/ holds, for namespace
+ *                   ID, what the kernel shows a process in that namespace at
+ *                     proc/sys/net/...            /proc/sys/net
+ *                     proc/net/...                /proc/net, /proc/self/net, /proc/PID/net
+ *                     sys/class/net/DEV           /sys/class/net (symbolic links
+ *                                                 ../../devices/virtual/net/DEV, relative, so they
+ *                                                 resolve inside the same tree)
+ *                     sys/devices/virtual/net/DEV /sys/devices/virtual/net
+ *                   so a path maps to STATE/fs/ns/<current id> + the same path. Files are
+ *                   procfs-like (size 0, read to EOF); a namespace's directory goes when it does
+ *                   (names in it then give ENOENT or ESTALE).
  * Like /run/netns, STATE is on a tmpfs when possible: when the socket's directory is not one,
  * STATE is a symbolic link to a private directory under /dev/shm.
  * A process's current namespace travels in VIRTKERNEL_NETNS (decimal id; unset or empty = 0),

@@ -58,8 +58,12 @@ static int vk_netlink_socket(int type, int protocol)
     }
 
     struct vk_sock *s = vk_sock_new(rx.a, base, protocol);
-    if (s != NULL)
+    if (s != NULL) {
         s->nonblock = (flags & SOCK_NONBLOCK) ? 1 : 0;
+        s->auto_port = rx.group;
+        /* an unbound socket's name: port 0, no groups */
+        s->name_known = 1;
+    }
     err = s != NULL ? vk_fd_set(fd, s) : -ENOMEM;
     vk_sock_put(s); /* the table holds its own reference */
     if (err < 0) {
@@ -115,10 +119,26 @@ VK_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
         const struct sockaddr_nl *nl = (const struct sockaddr_nl *)addr;
         uint32_t in[2] = {nl->nl_pid, nl->nl_groups}, out[2];
         size_t outlen = sizeof(out);
-        ret = vk_ctl(VK_CTL_BIND, s->id, in, sizeof(in), NULL, 0, out, &outlen);
+        vk_lock();
+        int bound = s->bound;
+        uint32_t bound_port = bound ? s->portid : s->auto_port;
+        vk_unlock();
+        if (bound && nl->nl_pid != bound_port) {
+            ret = -EINVAL; /* netlink_bind: a bound socket keeps its port */
+        } else if (bound || nl->nl_pid == 0 || nl->nl_pid == bound_port) {
+            /* Binding to the reserved (or already held) port cannot fail: no answer needed. */
+            ret = vk_send_oneway(fd, VK_TX_BIND, &in[1], sizeof(in[1]), NULL, 0);
+            out[0] = bound_port;
+            out[1] = nl->nl_groups;
+        } else {
+            ret = vk_ctl(VK_CTL_BIND, s->id, in, sizeof(in), NULL, 0, out, &outlen);
+            if (ret >= 0 && outlen != sizeof(out))
+                ret = -EPROTO;
+        }
         if (ret >= 0) {
             vk_lock();
-            s->name_known = outlen == sizeof(out) && out[0] != 0;
+            s->bound = 1;
+            s->name_known = 1;
             s->portid = out[0];
             s->groups = out[1];
             vk_unlock();
@@ -162,6 +182,10 @@ VK_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
             vk_lock();
             s->dst_pid = in[0];
             s->dst_groups = in[1];
+            if (!s->bound) { /* netlink_connect autobinds */
+                s->bound = 1;
+                s->portid = s->auto_port;
+            }
             vk_unlock();
         }
     }
@@ -182,7 +206,7 @@ VK_EXPORT int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 
     vk_lock();
     int known = s->name_known;
-    uint32_t name[2] = {s->portid, s->groups};
+    uint32_t name[2] = {s->bound ? s->portid : 0, s->groups};
     vk_unlock();
     int ret = 0;
     if (!known) {
@@ -196,7 +220,8 @@ VK_EXPORT int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
             vk_lock();
             s->portid = name[0];
             s->groups = name[1];
-            s->name_known = name[0] != 0;
+            s->bound = name[0] != 0;
+            s->name_known = 1;
             vk_unlock();
         }
     }

@@ -491,6 +491,55 @@ static int vk_get_sol_socket(struct vk_sock *s, int fd, int name, void *optval,
     return vk_put_opt(&v, lv, optval, optlen);
 }
 
+/* netlink_setsockopt. The options whose answer the shim knows (all but LISTEN_ALL_NSID, which
+ * needs the daemon's permission check) go one-way on the data connection, in order with the
+ * requests that follow; the rest is a control call. */
+static int vk_set_sol_netlink(struct vk_sock *s, int fd, int name, const void *optval, socklen_t optlen)
+{
+    int32_t hdr[2] = {SOL_NETLINK, name};
+    int val = 0;
+    if (optlen >= sizeof(int)) {
+        if (optval == NULL)
+            return -EFAULT;
+        memcpy(&val, optval, sizeof(val));
+    }
+    switch (name) {
+    case NETLINK_ADD_MEMBERSHIP:
+    case NETLINK_DROP_MEMBERSHIP:
+        /* "if (!val || val - 1 >= nlk->ngroups) return -EINVAL" */
+        if (val <= 0 || val > VK_RTNL_NGROUPS)
+            return -EINVAL;
+        break;
+    case NETLINK_PKTINFO:
+    case NETLINK_BROADCAST_ERROR:
+    case NETLINK_NO_ENOBUFS:
+    case NETLINK_CAP_ACK:
+    case NETLINK_EXT_ACK:
+    case NETLINK_GET_STRICT_CHK:
+        break;
+    case NETLINK_LISTEN_ALL_NSID: {
+        size_t n = optlen < VK_NETLINK_OPT_MAX ? optlen : VK_NETLINK_OPT_MAX;
+        if (n > 0 && optval == NULL)
+            return -EFAULT;
+        return vk_ctl(VK_CTL_SETSOCKOPT, s->id, hdr, sizeof(hdr), optval, n, NULL, NULL);
+    }
+    default:
+        return -ENOPROTOOPT;
+    }
+    int err = vk_send_oneway(fd, VK_TX_SETSOCKOPT, hdr, sizeof(hdr), &val, sizeof(val));
+    if (err < 0)
+        return err;
+    if ((name == NETLINK_ADD_MEMBERSHIP || name == NETLINK_DROP_MEMBERSHIP) && val <= 32) {
+        vk_lock();
+        if (name == NETLINK_ADD_MEMBERSHIP)
+            s->groups |= 1u << (val - 1);
+        else
+            s->groups &= ~(1u << (val - 1));
+        vk_unlock();
+    }
+    return 0;
+}
+
 VK_EXPORT int setsockopt(int fd, int level, int name, const void *optval, socklen_t optlen)
 {
     struct vk_sock *s = vk_sock_get(fd);
@@ -503,16 +552,7 @@ VK_EXPORT int setsockopt(int fd, int level, int name, const void *optval, sockle
     } else if (level == SOL_PACKET && s->family == AF_PACKET) {
         ret = -EOPNOTSUPP; /* packet_setsockopt: no option of the packet layer is emulated */
     } else if (level == SOL_NETLINK && s->family == AF_NETLINK) {
-        int32_t hdr[2] = {level, name};
-        size_t n = optlen < VK_NETLINK_OPT_MAX ? optlen : VK_NETLINK_OPT_MAX;
-        ret = n > 0 && optval == NULL ? -EFAULT
-                                      : vk_ctl(VK_CTL_SETSOCKOPT, s->id, hdr, sizeof(hdr), optval,
-                                               n, NULL, NULL);
-        if (ret >= 0 && (name == NETLINK_ADD_MEMBERSHIP || name == NETLINK_DROP_MEMBERSHIP)) {
-            vk_lock();
-            s->name_known = 0; /* the groups of getsockname changed */
-            vk_unlock();
-        }
+        ret = vk_set_sol_netlink(s, fd, name, optval, optlen);
     } else {
         ret = -ENOPROTOOPT;
     }

@@ -12,7 +12,7 @@ log() { echo "== $*" >&2; }
 
 # ---- 1. system packages ----------------------------------------------------------------------
 declare -A PKG_FOR=( [ip]=iproute2 [bridge]=iproute2 [cc]=gcc [make]=make [setpriv]=util-linux [flock]=util-linux
-                     [nsenter]=util-linux [busybox]=busybox [nl-link-list]=libnl-utils )
+                     [fusermount3]=fuse3 [nsenter]=util-linux [busybox]=busybox [nl-link-list]=libnl-utils )
 missing=()
 for cmd in "${!PKG_FOR[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${PKG_FOR[$cmd]}")
@@ -29,6 +29,16 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "run-tests: missing ${missing[*]} (install them, or run as root to have them installed)" >&2
   fi
 fi
+# The daemon mounts its /proc/sys/net, /proc/net and /sys/class/net views with FUSE: root through
+# mount(2), other users through fusermount3, which needs /dev/fuse to be openable by them. Debian
+# makes it 0666; some machines (and CI containers) have it 0600: open it up for the unprivileged
+# end-to-end tests.
+if [ "$(id -u)" = 0 ] && [ -c /dev/fuse ] && [ "$(stat -c %a /dev/fuse)" != 666 ]; then
+  log "making /dev/fuse usable by unprivileged users (chmod 0666)"
+  chmod 0666 /dev/fuse
+fi
+[ -c /dev/fuse ] || echo "run-tests: no /dev/fuse: the tests of the mounted views will fail" >&2
+
 command -v dotnet >/dev/null || { echo "run-tests: the .NET SDK (dotnet) is required" >&2; echo "tests: 0 passed, 1 failed"; exit 1; }
 
 passed=0

@@ -46,7 +46,8 @@ public readonly record struct Hello(ushort Version, ConnKind Kind, int Pid, int 
     }
 }
 
-public enum TxOp : uint { Data = 1 }
+/// <summary>enum vk_tx_op: data, and the one-way socket calls (setsockopt, bind to the reserved port).</summary>
+public enum TxOp : uint { Data = 1, SetSockOpt = 2, Bind = 3 }
 
 /// <summary>struct vk_tx: client -> daemon frame header on a data connection, followed by
 /// <see cref="NsfdCount"/> struct vk_nsfd entries (the sender's open namespace handles) and then

@@ -35,6 +35,7 @@ struct md_sock {
     uint32_t id;
     int pid;
     uint32_t portid, groups;
+    uint32_t autoport; /* reserved for autobind, announced in the hello answer */
     int opts[16];
 };
 
@@ -84,25 +85,21 @@ static void md_rx(int fd, uint16_t op, uint16_t flags, uint32_t a, uint32_t grou
 static int md_port_taken(uint32_t port)
 {
     for (int i = 0; i < md_nsocks; i++)
-        if (md_socks[i].portid == port)
+        if (md_socks[i].portid == port || md_socks[i].autoport == port)
             return 1;
     return 0;
 }
 
 static void md_autobind(struct md_sock *s)
 {
-    if (s->portid != 0)
-        return;
-    uint32_t p = (uint32_t)s->pid;
-    while (md_port_taken(p))
-        p = (uint32_t)-(4096 + rand() % 100000);
-    s->portid = p;
+    if (s->portid == 0)
+        s->portid = s->autoport;
 }
 
 static void md_data_frame(struct md_conn *c, const unsigned char *f, size_t n)
 {
     struct md_sock *s = &md_socks[c->sock];
-    if (n < sizeof(struct vk_tx) + sizeof(struct nlmsghdr))
+    if (n < sizeof(struct vk_tx) + 8)
         return;
     struct vk_tx tx;
     struct nlmsghdr nh;
@@ -110,6 +107,20 @@ static void md_data_frame(struct md_conn *c, const unsigned char *f, size_t n)
     memcpy(&nh, f + sizeof(tx), sizeof(nh));
     const unsigned char *p = f + sizeof(tx);
     size_t pl = n - sizeof(tx);
+    if (tx.op == VK_TX_SETSOCKOPT || tx.op == VK_TX_BIND) {
+        /* one-way socket calls the shim already answered */
+        int32_t v[3] = {0, 0, 0};
+        memcpy(v, p, pl < sizeof(v) ? pl : sizeof(v));
+        if (tx.op == VK_TX_BIND) {
+            md_autobind(s);
+            s->groups = (uint32_t)v[0];
+        } else if (v[0] == SOL_NETLINK && v[1] >= 0 && v[1] < 16) {
+            if (v[1] == NETLINK_ADD_MEMBERSHIP && v[2] >= 1 && v[2] <= 32)
+                s->groups |= 1u << (v[2] - 1);
+            s->opts[v[1]] = v[2];
+        }
+        return;
+    }
     md_autobind(s);
     uint32_t group = (uint32_t)ffs((int)tx.dst_groups);
     switch (nh.nlmsg_type) {
@@ -151,6 +162,7 @@ static void md_drain(struct md_conn *c)
             close(c->fd);
             c->fd = -1;
             md_socks[c->sock].portid = 0;
+            md_socks[c->sock].autoport = 0;
             break;
         }
         md_data_frame(c, buf, (size_t)r);
@@ -410,7 +422,16 @@ static void md_hello(struct md_conn *c)
     struct md_sock *s = &md_socks[c->sock];
     s->id = 1000 + (uint32_t)c->sock;
     s->pid = h.pid;
-    md_rx(c->fd, VK_RX_HELLO, 0, s->id, 0, 0, NULL, 0);
+    /* a socket the client closed just before must not keep the pid (close is synchronous on
+     * the kernel): take in the pending EOFs first */
+    for (int i = 0; i < MD_MAX; i++)
+        if (&md_conns[i] != c && md_conns[i].fd >= 0 && md_conns[i].kind == MD_DATA)
+            md_drain(&md_conns[i]);
+    uint32_t ap = (uint32_t)s->pid;
+    while (md_port_taken(ap))
+        ap = (uint32_t)-(4096 + rand() % 100000);
+    s->autoport = ap;
+    md_rx(c->fd, VK_RX_HELLO, 0, s->id, ap, 0, NULL, 0);
 }
 
 static void *md_main(void *arg)

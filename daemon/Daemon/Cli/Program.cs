@@ -20,13 +20,15 @@ public static class Program
         var pidfileOpt = new Option<string?>("--pidfile") { Description = "where to write the daemon's pid (default: SOCKET.pid)" };
         var seedOpt = new Option<ulong>("--mac-seed") { Description = "seed of the MAC addresses of devices created without one", DefaultValueFactory = _ => 0x5eedUL };
         var cpusOpt = new Option<int>("--cpus") { Description = "number of possible CPUs the kernel reports (veth queue counts)", DefaultValueFactory = _ => 2 };
+        var noViewsOpt = new Option<bool>("--no-views") { Description = "do not mount the /proc/sys/net, /proc/net and /sys/class/net views (FUSE, at SOCKET.d/fs)" };
+        var initNetOpt = new Option<bool>("--init-net") { Description = "the root namespace plays the kernel's initial namespace (its extra sysctls, writable global ones, devconf_inherit_init_net); by default it looks like a fresh namespace" };
 
         var serve = new Command("serve", "run the virtual kernel in the foreground; ready once the socket exists")
         {
-            socketOpt, modeOpt, groupOpt, pidfileOpt, seedOpt, cpusOpt,
+            socketOpt, modeOpt, groupOpt, pidfileOpt, seedOpt, cpusOpt, noViewsOpt, initNetOpt,
         };
         serve.SetAction(r => Serve(Paths.Resolve(r.GetValue(socketOpt)), r.GetValue(modeOpt)!, r.GetValue(groupOpt),
-            r.GetValue(pidfileOpt), r.GetValue(seedOpt), r.GetValue(cpusOpt)));
+            r.GetValue(pidfileOpt), r.GetValue(seedOpt), r.GetValue(cpusOpt), !r.GetValue(noViewsOpt), r.GetValue(initNetOpt)));
 
         var status = new Command("status", "show whether a daemon listens, and what it holds") { socketOpt };
         status.SetAction(r => Status(Paths.Resolve(r.GetValue(socketOpt))));
@@ -45,7 +47,7 @@ public static class Program
         return root.Parse(args).Invoke();
     }
 
-    private static int Serve(string socket, string mode, string? group, string? pidfile, ulong seed, int cpus)
+    private static int Serve(string socket, string mode, string? group, string? pidfile, ulong seed, int cpus, bool views, bool initNet)
     {
         uint modeBits;
         try { modeBits = Convert.ToUInt32(mode, 8); }
@@ -69,8 +71,8 @@ public static class Program
                 gid = gr.gr_gid;
             }
         }
-        var kernel = new Kernel(new KernelOptions { MacSeed = seed, PossibleCpus = cpus });
-        using var server = new VkServer(kernel, new ServerOptions { SocketPath = socket, SocketMode = modeBits, Gid = gid });
+        var kernel = new Kernel(new KernelOptions { MacSeed = seed, PossibleCpus = cpus, RootIsInitNet = initNet });
+        using var server = new VkServer(kernel, new ServerOptions { SocketPath = socket, SocketMode = modeBits, Gid = gid, MountViews = views });
         // before the socket appears: a client may ask for a stop as soon as it can connect, and
         // the state directory must then go too
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; server.Stop(); });

@@ -84,6 +84,7 @@ public sealed class Rtnetlink
         RtnlInet6IfinfoHandlers.Register(this);
         RtnlRouteHandlers.Register(this);
         RtnlNsidHandlers.Register(this);
+        RtnlNetconfHandlers.Register(this);
     }
 
     public NetlinkEngine Engine { get; }

@@ -824,11 +824,12 @@ public static class RtnlLinkHandlers
             BinaryPrimitives.WriteUInt32LittleEndian(ci[4..], (uint)((in6.TstampMs - 300_000 + 300_000) / 10)); // tstamp (1/100 s)
             BinaryPrimitives.WriteUInt32LittleEndian(ci[8..], 30000);                  // reachable_time (ms)
             BinaryPrimitives.WriteUInt32LittleEndian(ci[12..], 1000);                  // retrans_time (ms)
-            // ipv6_store_devconf: 6.18 has one entry more than the model's devconf (force_forwarding,
-            // 0 unless set); the attribute has the 6.18 length
-            var conf = w.ReserveAttr(IFLA_INET6_CONF, DEVCONF_MAX_6_18 * 4);
-            var data = in6.Cnf.Data;
-            for (int i = 0; i < Math.Min(DEVCONF_MAX, DEVCONF_MAX_6_18); i++)
+            // ipv6_store_devconf: the 6.18 entries (force_forwarding is the newest), the intervals
+            // the model keeps in jiffies given in milliseconds
+            Span<int> data = stackalloc int[Model.Ipv6.DevConf6.Max];
+            in6.Cnf.Store(data);
+            var conf = w.ReserveAttr(IFLA_INET6_CONF, data.Length * 4);
+            for (int i = 0; i < data.Length; i++)
                 BinaryPrimitives.WriteInt32LittleEndian(conf[(i * 4)..], data[i]);
             if ((extMask & RTEXT_FILTER_SKIP_STATS) == 0)
             {

@@ -10,7 +10,7 @@ namespace VirtKernel.Daemon.Rtnl;
 /// <summary>Turns model events into RTM_* notifications for the sockets subscribed to the group
 /// (rtnl_notify / nlmsg_notify), with an echo to the requester under NLM_F_ECHO. Messages are built
 /// only when somebody listens. They are queued while the request runs, so they precede its ACK.</summary>
-public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents
+public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents, INetconfEvents
 {
     private readonly NetlinkEngine _engine;
     private readonly NlWriter _w = new(4096);
@@ -152,5 +152,17 @@ public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents
         if (route.Family == AF_INET) RtnlRouteHandlers.FillRoute4(_w, route, net, type, pid, seq, flags);
         else RtnlRouteHandlers.FillRoute6(_w, route, net, type, pid, seq, flags);
         Notify(net, group, fromReq);
+    }
+
+    /// <summary>inet_netconf_notify_devconf / inet6_netconf_notify_devconf.</summary>
+    public void Netconf(Net net, int family, bool deleted, int type, int ifindex, object? devconf)
+    {
+        uint group = family == AF_INET ? (uint)RTNLGRP_IPV4_NETCONF : (uint)RTNLGRP_IPV6_NETCONF;
+        if (!Wanted(net, group, false)) return;
+        _w.Clear();
+        int evt = deleted ? RTM_DELNETCONF : RTM_NEWNETCONF;
+        if (family == AF_INET) RtnlNetconfHandlers.Fill4(_w, ifindex, devconf as DevConf, 0, 0, evt, 0, type);
+        else RtnlNetconfHandlers.Fill6(_w, ifindex, devconf as DevConf6, 0, 0, evt, 0, type);
+        Notify(net, group, false);
     }
 }

@@ -102,7 +102,9 @@ public sealed class Namespaces
                     orphan = !int.TryParse(File.ReadAllText(owner).Trim(), out int pid) || !Alive(pid);
                 else // being made right now by another daemon, or left half-made long ago
                     orphan = DateTime.UtcNow - Directory.GetLastWriteTimeUtc(d) > TimeSpan.FromMinutes(1);
-                if (orphan) Directory.Delete(d, recursive: true);
+                if (!orphan) continue;
+                VirtKernel.SysfsFs.Fuse.FuseMount.DetachUnder(d); // its views, if it was killed
+                Directory.Delete(d, recursive: true);
             }
         }
         catch (IOException) { }
@@ -115,6 +117,8 @@ public sealed class Namespaces
         try
         {
             var info = new DirectoryInfo(stateDir);
+            // the views of a daemon that was killed: deleting must never meet a mount
+            if (info.Exists) VirtKernel.SysfsFs.Fuse.FuseMount.DetachUnder(stateDir);
             if (info.LinkTarget is { } target)
             {
                 if (Path.GetFileName(target).StartsWith(TmpfsPrefix, StringComparison.Ordinal) && Directory.Exists(target))
@@ -243,10 +247,11 @@ public sealed class Namespaces
         return fields.Length >= 2 && int.TryParse(fields[1], out int ppid) ? ppid : -1;
     }
 
-    /// <summary>unshare(CLONE_NEWNET).</summary>
+    /// <summary>unshare(CLONE_NEWNET): a new namespace, created from the caller's (what
+    /// devconf_inherit_init_net=3 copies conf/all and conf/default from).</summary>
     public Net Unshare(int pid)
     {
-        var net = _kernel.CreateNet();
+        var net = _kernel.CreateNet(creator: NetOfPid(pid));
         Enter(pid, net);
         return net;
     }

@@ -143,7 +143,6 @@ public sealed class NetlinkEngine
             case NETLINK_DROP_MEMBERSHIP:
                 if (val.Length < 4) return -Errno.EINVAL;
                 if ((uint)v > 256 || v == 0) return -Errno.EINVAL;
-                if (!sk.Bound) Table(sk.Net).Autobind(sk);
                 Table(sk.Net).SetMembership(sk, (uint)v, name == NETLINK_ADD_MEMBERSHIP);
                 return 0;
             case NETLINK_PKTINFO: sk.PktInfo = on; return 0;

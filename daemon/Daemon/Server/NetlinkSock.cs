@@ -31,6 +31,8 @@ public sealed class NetlinkSock
     public int ClientPid;
 
     public uint PortId { get; internal set; }
+    /// <summary>The port reserved for the socket's autobind (announced in the hello answer).</summary>
+    public uint AutoPort { get; internal set; }
     public bool Bound { get; internal set; }
     public uint DstPid { get; internal set; }
     public uint DstGroup { get; internal set; }
@@ -158,33 +160,50 @@ public sealed class NetlinkTable
 
     public NetlinkTable(int seed) => _rover = new Random(seed);
 
-    public NetlinkSock? Lookup(uint portid) => _ports.GetValueOrDefault(portid);
+    public NetlinkSock? Lookup(uint portid) => _ports.TryGetValue(portid, out var s) && s.Bound && s.PortId == portid ? s : null;
     public int SocketCount => _ports.Count;
 
     /// <summary>netlink_insert: EADDRINUSE when the port is taken.</summary>
     public int Insert(NetlinkSock sk, uint portid)
     {
         if (sk.Bound) return sk.PortId == portid ? 0 : -Errno.EINVAL;
-        if (_ports.ContainsKey(portid)) return -Errno.EADDRINUSE;
-        _ports.Add(portid, sk);
+        if (_ports.TryGetValue(portid, out var holder) && holder != sk) return -Errno.EADDRINUSE;
+        // a socket binding elsewhere gives back the port reserved for its autobind
+        if (sk.AutoPort != 0 && sk.AutoPort != portid && _ports.TryGetValue(sk.AutoPort, out var r) && r == sk)
+            _ports.Remove(sk.AutoPort);
+        _ports[portid] = sk;
         sk.PortId = portid;
         sk.Bound = true;
         return 0;
     }
 
-    /// <summary>netlink_autobind: the caller's pid when free, else a random negative id.</summary>
-    public void Autobind(NetlinkSock sk)
+    /// <summary>The port netlink_autobind will give the socket — the caller's pid when free, else a
+    /// random negative id — reserved now so that the shim can answer getsockname without asking.</summary>
+    public uint ReserveAutobind(NetlinkSock sk)
     {
-        if (sk.Bound) return;
         uint portid = (uint)sk.OwnerPid;
         while (portid == 0 || _ports.ContainsKey(portid))
             portid = (uint)(int.MinValue + _rover.Next(0, int.MaxValue - 4096));
-        Insert(sk, portid);
+        _ports[portid] = sk;
+        sk.AutoPort = portid;
+        return portid;
+    }
+
+    /// <summary>The socket holding <paramref name="portid"/>, bound or only reserved.</summary>
+    public NetlinkSock? ReservedBy(uint portid) => _ports.GetValueOrDefault(portid);
+
+    /// <summary>netlink_autobind: the reserved port.</summary>
+    public void Autobind(NetlinkSock sk)
+    {
+        if (sk.Bound) return;
+        if (sk.AutoPort == 0) ReserveAutobind(sk);
+        Insert(sk, sk.AutoPort);
     }
 
     public void Remove(NetlinkSock sk)
     {
         if (sk.Bound && _ports.TryGetValue(sk.PortId, out var s) && s == sk) _ports.Remove(sk.PortId);
+        if (sk.AutoPort != 0 && _ports.TryGetValue(sk.AutoPort, out var r) && r == sk) _ports.Remove(sk.AutoPort);
         foreach (var g in sk.Groups.ToList()) SetMembership(sk, g, false);
     }
 

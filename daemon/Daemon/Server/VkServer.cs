@@ -5,6 +5,8 @@ using VirtKernel.Model;
 using VirtKernel.Protocol;
 using Errno = VirtKernel.Protocol.Errno;
 using VirtKernel.Protocol.Shim;
+using VirtKernel.SysfsFs.Fuse;
+using VirtKernel.SysfsFs.Views;
 
 namespace VirtKernel.Daemon.Server;
 
@@ -17,6 +19,9 @@ public sealed record ServerOptions
     public uint SocketMode { get; init; } = 0x180; // 0600
     public uint? Gid { get; init; }
     public TextWriter? Log { get; init; }
+    /// <summary>Serve the namespaces' /proc/sys/net, /proc/net and /sys/class/net views over FUSE
+    /// at SOCKET.d/fs (see <see cref="VirtKernel.SysfsFs.Views.VkFs"/>).</summary>
+    public bool MountViews { get; init; } = true;
 }
 
 /// <summary>The daemon's event loop: one thread, epoll over the listening socket and every client
@@ -35,6 +40,10 @@ public sealed unsafe class VkServer : IDisposable
     private readonly byte[] _rbuf = new byte[MaxFrame];
     private readonly Dictionary<int, int> _pidfds = new(); // pidfd -> pid
     private Namespaces? _namespaces;
+    private FuseMount? _fuse;
+    private FuseServer? _fuseServer;
+    private byte[] _fuseBuf = [];
+    private FuseFdSink? _fuseSink;
 
     public Namespaces NamespaceTable => _namespaces ?? throw new InvalidOperationException("not listening");
     private int _listenFd = -1, _epfd = -1, _wakeFd = -1;
@@ -93,7 +102,6 @@ public sealed unsafe class VkServer : IDisposable
         if (Syscall.chmod(tmp, (FilePermissions)_opt.SocketMode) < 0) throw new IOException("chmod: " + Stdlib.GetLastError());
         if (_opt.Gid is uint gid && Syscall.chown(tmp, _uid, gid) < 0) throw new IOException("chown: " + Stdlib.GetLastError());
         if (Syscall.listen(_listenFd, 1024) < 0) throw new IOException("listen: " + Stdlib.GetLastError());
-        File.Move(tmp, path, overwrite: true);
 
         _namespaces = new Namespaces(_kernel, path + ".d", _opt.SocketMode, _opt.Gid) { WatchProcess = Watch };
         _engine.Namespaces = _namespaces;
@@ -101,6 +109,63 @@ public sealed unsafe class VkServer : IDisposable
         _wakeFd = Libc.eventfd(0, 0x80000 | 0x800); // EFD_CLOEXEC | EFD_NONBLOCK
         Add(_listenFd, Libc.EPOLLIN);
         Add(_wakeFd, Libc.EPOLLIN);
+        if (_opt.MountViews) MountViews();
+        // the socket appears last: a daemon whose socket exists has its views mounted
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    /// <summary>Where the views are mounted (SOCKET.d/fs), or null when they are not.</summary>
+    public string? ViewsMountPoint => _fuse?.MountPoint;
+
+    /// <summary>Mounts the FUSE views at STATE/fs; without /dev/fuse or fusermount3 the daemon runs
+    /// without them (and says so).</summary>
+    private void MountViews()
+    {
+        var mountPoint = Path.Combine(_namespaces!.StateDir, "fs");
+        try
+        {
+            _fuse = FuseMount.Mount(mountPoint);
+        }
+        catch (IOException e)
+        {
+            (_opt.Log ?? Console.Error).WriteLine($"virtkernel: no /proc/sys/net, /proc/net, /sys/class/net views: {e.Message}");
+            return;
+        }
+        _fuseServer = new FuseServer(new VkFs(_kernel), new FuseOptions { OwnerUid = _uid, OwnerGid = Syscall.getgid() });
+        _fuseBuf = new byte[_fuseServer.RequestBufferSize];
+        _fuseSink = new FuseFdSink(_fuse);
+        Add(_fuse.Fd, Libc.EPOLLIN);
+    }
+
+    /// <summary>Replies go straight to /dev/fuse.</summary>
+    private sealed class FuseFdSink(FuseMount m) : IFuseReplySink
+    {
+        public void Send(ReadOnlySpan<byte> message) => m.Write(message);
+    }
+
+    /// <summary>Serves the FUSE requests waiting on /dev/fuse, each under the kernel lock like a
+    /// netlink request, with the deferred work run after it.</summary>
+    private void ServeFuse(int budget = 256)
+    {
+        var m = _fuse!;
+        while (budget-- > 0)
+        {
+            int n = m.Read(_fuseBuf);
+            if (n == 0) return;
+            if (n < 0)
+            {
+                // ENODEV: unmounted behind our back; stop serving
+                Libc.epoll_ctl(_epfd, Libc.EPOLL_CTL_DEL, m.Fd, null);
+                m.Unmount();
+                _fuse = null;
+                return;
+            }
+            lock (_kernel.Lock)
+            {
+                _fuseServer!.Handle(_fuseBuf.AsSpan(0, n), _fuseSink!);
+                _kernel.RunDeferred();
+            }
+        }
     }
 
     private static bool IsSocket(string path) =>
@@ -171,6 +236,7 @@ public sealed unsafe class VkServer : IDisposable
                 int fd = (int)events[i].Data;
                 uint ev = events[i].Events;
                 if (fd == _listenFd) { AcceptAll(); continue; }
+                if (_fuse != null && fd == _fuse.Fd) { ServeFuse(); continue; }
                 if (fd == _wakeFd) continue;
                 if (_pidfds.Remove(fd, out int exited))
                 {
@@ -287,7 +353,15 @@ public sealed unsafe class VkServer : IDisposable
                         c.Sock = s;
                         _dataBySock[s.Id] = c;
                         s.OnOutput = () => _dirty.Add(c);
-                        new RxHeader(RxOp.Hello, RxFlags.None, s.Id, 0, 0).Write(rep);
+                        // a socket the client closed just before must not keep the pid (close is
+                        // synchronous on the kernel): take in its pending EOF first
+                        var table = _engine.Table(s.Net);
+                        if (table.Lookup((uint)hello.Pid) is { } holder && _dataBySock.TryGetValue(holder.Id, out var hc))
+                            ReadConn(hc, int.MaxValue);
+                        else if (table.ReservedBy((uint)hello.Pid) is { } r && _dataBySock.TryGetValue(r.Id, out var rc))
+                            ReadConn(rc, int.MaxValue);
+                        uint autoPort = table.ReserveAutobind(s);
+                        new RxHeader(RxOp.Hello, RxFlags.None, s.Id, autoPort, 0).Write(rep);
                     }
                     else new RxHeader(RxOp.Hello, RxFlags.None, 0, 0, err).Write(rep);
                     SendNow(c, rep);
@@ -303,6 +377,11 @@ public sealed unsafe class VkServer : IDisposable
         if (c.Kind == ConnKind.Data)
         {
             if (!TxHeader.TryRead(frame, out var tx) || c.Sock == null) return;
+            if (tx.Op == TxOp.SetSockOpt || tx.Op == TxOp.Bind)
+            {
+                OneWay(c.Sock, tx.Op, frame[TxHeader.Size..]);
+                return;
+            }
             if (tx.Op != TxOp.Data) return;
             // the receive buffer is not reused while the request runs: no copy
             int off = tx.PayloadOffset;
@@ -336,6 +415,20 @@ public sealed unsafe class VkServer : IDisposable
                 _kernel.RunDeferred(destroyNamespaces: false);
             }
             EnqueueCtl(c, reply);
+        }
+    }
+
+    /// <summary>VK_TX_SETSOCKOPT / VK_TX_BIND: socket calls the shim already answered, applied in
+    /// order with the requests around them.</summary>
+    private void OneWay(NetlinkSock sk, TxOp op, ReadOnlySpan<byte> p)
+    {
+        lock (_kernel.Lock)
+        {
+            if (op == TxOp.Bind && p.Length >= 4)
+                _engine.Bind(sk, 0, System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(p));
+            else if (op == TxOp.SetSockOpt && p.Length >= 8)
+                _engine.SetSockOpt(sk, System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(p),
+                    System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(p[4..]), p[8..]);
         }
     }
 
@@ -455,6 +548,9 @@ public sealed unsafe class VkServer : IDisposable
         if (_wakeFd >= 0) Libc.close(_wakeFd);
         foreach (var fd in _pidfds.Keys) Libc.close(fd);
         _listenFd = _epfd = _wakeFd = -1;
+        // the views go before the state directory (never descend into a mount)
+        _fuse?.Unmount();
+        _fuse = null;
         if (_namespaces != null) Namespaces.RemoveStateDir(_namespaces.StateDir);
         try
         {

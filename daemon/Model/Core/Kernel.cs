@@ -8,6 +8,12 @@ public sealed record KernelOptions
     /// <summary>Number of possible CPUs the kernel pretends to have (veth queue counts follow it).</summary>
     public int PossibleCpus { get; init; } = 2;
     public IClock Clock { get; init; } = new SystemClock();
+    /// <summary>The root namespace plays the kernel's init_net: the sysctls that exist or are writable
+    /// only there (net.core.devconf_inherit_init_net, rmem_max..., neigh/default) and the conf/all and
+    /// conf/default new namespaces copy. Off by default: the root namespace then looks like a fresh
+    /// namespace of the real kernel (what `unshare -rn` gives an unprivileged user, and what the golden
+    /// recordings and snapshots show), created from an init_net that keeps its defaults.</summary>
+    public bool RootIsInitNet { get; init; }
 }
 
 /// <summary>The whole virtual kernel: its network namespaces, its clock and timers, and the sink
@@ -20,7 +26,22 @@ public sealed class Kernel
     public IClock Clock => Options.Clock;
     public TimerQueue Timers { get; } = new();
     public INetEvents Events { get; set; } = NullEvents.Instance;
+    /// <summary>The root namespace (the first one, which lives as long as the kernel). It is the
+    /// kernel's init_net only with <see cref="KernelOptions.RootIsInitNet"/>; see <see cref="Net.IsInit"/>.</summary>
     public Net InitNet { get; }
+
+    private VirtKernel.Model.Sysctl.NetSysctlValues? _hostSysctl;
+
+    /// <summary>init_net's namespace-wide sysctl values: those of the root namespace when it is
+    /// init_net, otherwise the defaults of an init_net nobody can reach. Global entries (a static key)
+    /// and what a new namespace inherits come from here.</summary>
+    internal VirtKernel.Model.Sysctl.NetSysctlValues HostSysctl =>
+        _hostSysctl ??= Options.RootIsInitNet ? InitNet.Sysctl.Values : VirtKernel.Model.Sysctl.NetTables.Template(true).Copy();
+
+    /// <summary>arp_tbl.parms and nd_tbl.parms: the neighbour tables' defaults, global as the
+    /// tables are (net.ipv4/ipv6.neigh.default in the initial namespace); devices copy them.</summary>
+    public NeighParms ArpTblParms { get; } = NeighParms.TableDefaults(ipv6: false);
+    public NeighParms NdTblParms { get; } = NeighParms.TableDefaults(ipv6: true);
 
     private readonly Dictionary<int, Net> _nets = new();
     private int _nextNetId;
@@ -39,10 +60,12 @@ public sealed class Kernel
     public int NetCount => _nets.Count;
     public Net? GetNet(int id) => _nets.GetValueOrDefault(id);
 
-    /// <summary>copy_net_ns / setup_net: a fresh namespace holding only a DOWN loopback.</summary>
-    public Net CreateNet()
+    /// <summary>copy_net_ns / setup_net: a fresh namespace holding only a DOWN loopback.
+    /// <paramref name="creator"/> is the namespace of the process that asks (what
+    /// devconf_inherit_init_net=3 copies from).</summary>
+    public Net CreateNet(Net? creator = null)
     {
-        var net = new Net(this, _nextNetId++, _nextNsInum++);
+        var net = new Net(this, _nextNetId++, _nextNsInum++, creator);
         _nets.Add(net.Id, net);
         net.Setup();
         NetCreated?.Invoke(net);

@@ -28,6 +28,11 @@ public sealed partial class Net
     /// <summary>ns.inum: what /proc/self/ns/net's inode number would be.</summary>
     public uint Inum { get; }
     public bool Dying { get; private set; }
+    /// <summary>The kernel's initial namespace (init_net): some sysctls exist or are writable only there.
+    /// Only the root namespace, and only with <see cref="KernelOptions.RootIsInitNet"/>.</summary>
+    public bool IsInit { get; }
+    /// <summary>This namespace's /proc/sys/net.</summary>
+    public VirtKernel.Model.Sysctl.NetSysctl Sysctl { get; }
 
     private readonly SortedDictionary<int, NetDevice> _byIndex = new();
     private readonly Dictionary<string, NetDevice> _byName = new(StringComparer.Ordinal);
@@ -46,13 +51,25 @@ public sealed partial class Net
     /// <see cref="RunLinkWatch"/> in FIFO order like linkwatch_do_dev.</summary>
     private readonly List<NetDevice> _linkWatch = new();
 
-    internal Net(Kernel kernel, int id, uint inum)
+    internal Net(Kernel kernel, int id, uint inum, Net? creator = null)
     {
         Kernel = kernel;
         Id = id;
         Inum = inum;
+        // the first namespace of a kernel is its initial one (init_net), if it is to play that part
+        IsInit = kernel.InitNet == null && kernel.Options.RootIsInitNet;
         Ipv4 = new Ipv4.Ipv4Net(this);
         Ipv6 = new Ipv6.Ipv6Net(this);
+        Sysctl = new VirtKernel.Model.Sysctl.NetSysctl(this);
+        if (!IsInit)
+        {
+            // devinet_init_net / addrconf_init_net: where conf/all and conf/default start from
+            // (an init_net outside the model keeps the compiled-in values: nothing to copy)
+            var init = kernel.Options.RootIsInitNet ? kernel.InitNet : null;
+            int mode = (int)kernel.HostSysctl.Num("core/devconf_inherit_init_net");
+            Ipv4.InheritDevconf(mode, init?.Ipv4, creator?.Ipv4);
+            Ipv6.InheritDevconf(mode, init?.Ipv6, creator?.Ipv6);
+        }
         // registration order of the kernel's netdev notifiers: devinet, fib_frontend, addrconf
         _netdevChain.Add(Ipv4.DevinetNotifier);
         _netdevChain.Add(Ipv4.FibNotifier);

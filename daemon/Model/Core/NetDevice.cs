@@ -85,6 +85,9 @@ public sealed class NetDevice
     /// <summary>dev->netns_immutable (NETIF_F_NETNS_LOCAL).</summary>
     public bool NetnsImmutable => (PrivFlags & PrivFlags.NetnsLocal) != 0;
 
+    /// <summary>dev->mc: the link-layer multicast addresses the protocols joined.</summary>
+    public HwMcList Mc { get; } = new();
+
     /// <summary>The master device (bridge) this one is enslaved to (netdev_master_upper_dev_get).</summary>
     public NetDevice? Master { get; internal set; }
 

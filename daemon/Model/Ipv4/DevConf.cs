@@ -31,11 +31,20 @@ public sealed class DevConf
 
     public ReadOnlySpan<int> Data => _data;
 
+    /// <summary>memcpy of the struct, written-entries bitmap included (inetdev_init copies
+    /// net.ipv4.conf.default, and entries written there count as written on the new device).</summary>
     public DevConf Clone()
     {
-        var c = new DevConf();
+        var c = new DevConf { _state = _state };
         _data.CopyTo(c._data, 0);
         return c;
+    }
+
+    /// <summary>Copies every value and the bitmap of <paramref name="from"/> (devinet_init_net).</summary>
+    public void CopyFrom(DevConf from)
+    {
+        from._data.CopyTo(_data, 0);
+        _state = from._state;
     }
 
     /// <summary>ipv4_devconf (net/ipv4/devinet.c): the "all" defaults.</summary>

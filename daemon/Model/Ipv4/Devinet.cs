@@ -9,13 +9,17 @@ public sealed partial class Ipv4Net
     /// <summary>inetdev_init: a device's in_device, configured from net.ipv4.conf.default.</summary>
     internal InDevice InetdevInit(NetDevice dev)
     {
-        var inDev = new InDevice(dev, Default.Clone());
+        var inDev = new InDevice(dev, Default.Clone(), Net.Kernel.ArpTblParms.CloneFor(dev));
+        DevinetSysctlRegister(inDev);
+        // ip_mc_init_dev; a running device is in all-hosts at once
+        if (dev.IsUp) IpMcUp(inDev);
+        dev.Ip4 = inDev;
+        // inetdev_event after inetdev_init
         if (dev.IsLoopback)
         {
             inDev.Cnf.Set(IPV4_DEVCONF_NOXFRM, 1);
             inDev.Cnf.Set(IPV4_DEVCONF_NOPOLICY, 1);
         }
-        dev.Ip4 = inDev;
         return inDev;
     }
 
@@ -23,8 +27,10 @@ public sealed partial class Ipv4Net
     internal void InetdevDestroy(InDevice inDev)
     {
         inDev.Dead = true;
+        IpMcDestroyDev(inDev);
         while (inDev.First is { } ifa) InetDelIfa(inDev, ifa, false);
         inDev.Dev.Ip4 = null;
+        DevinetSysctlUnregister(inDev);
     }
 
     /// <summary>inetdev_valid_mtu.</summary>
@@ -250,6 +256,10 @@ public sealed partial class Ipv4Net
                         inDev.Cnf.SetAll();
                         v4.InsertIfa(ifa);
                     }
+                    v4.IpMcUp(inDev);
+                    break;
+                case NetdevEvent.Down:
+                    v4.IpMcDown(inDev);
                     break;
                 case NetdevEvent.ChangeMtu:
                     if (ValidMtu(dev.Mtu)) break;
@@ -260,6 +270,8 @@ public sealed partial class Ipv4Net
                     break;
                 case NetdevEvent.ChangeName:
                     v4.InetdevChangeName(inDev);
+                    v4.DevinetSysctlUnregister(inDev);
+                    v4.DevinetSysctlRegister(inDev);
                     break;
             }
         }

@@ -24,14 +24,21 @@ public sealed class InDevice
     private readonly Dictionary<(uint Prefix, uint Mask), List<InIfAddr>> _bySubnet = new();
     private long _seq;
 
-    public InDevice(NetDevice dev, DevConf cnf)
+    public InDevice(NetDevice dev, DevConf cnf, NeighParms arpParms)
     {
         Dev = dev;
         Cnf = cnf;
+        ArpParms = arpParms;
     }
 
     public NetDevice Dev { get; }
     public DevConf Cnf { get; }
+    /// <summary>in_device->arp_parms (net/ipv4/neigh/DEV).</summary>
+    public NeighParms ArpParms { get; }
+    /// <summary>mc_list: the IPv4 groups of the device, newest first.</summary>
+    public List<IpMcList> McList { get; } = new();
+    /// <summary>The registered net/ipv4/conf/DEV and net/ipv4/neigh/DEV directories.</summary>
+    internal Sysctl.CtlDir? SysctlDir, NeighDir;
     public bool Dead { get; internal set; }
 
     /// <summary>ifa_list in order.</summary>

@@ -33,11 +33,20 @@ public sealed partial class Ipv6Net
     internal Inet6Dev? Ipv6AddDev(NetDevice dev)
     {
         if (dev.Mtu < Ipv6MinMtu && !dev.IsLoopback) return null;
-        var idev = new Inet6Dev(dev, Default.Clone());
+        var idev = new Inet6Dev(dev, Default.Clone(), Net.Kernel.NdTblParms.CloneFor(dev));
         idev.Cnf[DEVCONF_MTU6] = (int)dev.Mtu;
+        if (idev.Cnf.StableSecret != null) idev.Cnf[DEVCONF_ADDR_GEN_MODE] = IN6_ADDR_GEN_MODE_STABLE_PRIVACY;
+        if (dev.IsLoopback || dev.Type == ARPHRD_NONE)
+            idev.Cnf[DEVCONF_USE_TEMPADDR] = -1; // "Disabled Privacy Extensions"
+        if (dev.IsLoopback) idev.Cnf[DEVCONF_ACCEPT_DAD] = -1;
         idev.CstampMs = idev.TstampMs = Net.Kernel.Clock.NowMs;
         if (dev.IsUp && AddrconfLinkReady(dev)) idev.Ready = true;
+        AddrconfSysctlRegister(idev);
         dev.Ip6 = idev;
+        // the interface-local and link-local all-nodes groups, all-routers when forwarding
+        Ipv6DevMcInc(idev, InterfaceLocalAllNodes);
+        Ipv6DevMcInc(idev, LinkLocalAllNodes);
+        if (idev.Cnf[DEVCONF_FORWARDING] != 0 && (dev.Flags & IFF_MULTICAST) != 0) Ipv6DevMcInc(idev, LinkLocalAllRouters);
         return idev;
     }
 
@@ -255,6 +264,7 @@ public sealed partial class Ipv6Net
         CancelDad(ifp);
         ifp.Dev.Ip6?.Unlink(ifp);
         Net.Events.Addr(ifp, true);
+        AddrconfLeaveSolicit(ifp);
         if (ifp.LocalRoute != null) Ip6DelRt(ifp.LocalRoute);
         if ((ifp.Flags & IFA_F_PERMANENT) != 0 && (ifp.Flags & IFA_F_NOPREFIXROUTE) == 0)
             CleanupPrefixRoute(ifp, ifp.RtPriority);
@@ -300,7 +310,9 @@ public sealed partial class Ipv6Net
     private void AddrconfDadBegin(Inet6IfAddr ifp)
     {
         var idev = ifp.Dev.Ip6;
-        if (idev == null || ifp.State == Inet6IfAddrState.Dead) return;
+        if (idev == null) return;
+        AddrconfJoinSolicit(ifp);
+        if (ifp.State == Inet6IfAddrState.Dead) return;
         var dev = ifp.Dev;
         if ((dev.Flags & (IFF_NOARP | IFF_LOOPBACK)) != 0 ||
             (All[DEVCONF_ACCEPT_DAD] < 1 && idev.Cnf[DEVCONF_ACCEPT_DAD] < 1) ||
@@ -491,10 +503,19 @@ public sealed partial class Ipv6Net
                 ifa.State = Inet6IfAddrState.Dead;
                 ifa.Dead = true;
             }
-            if (state != Inet6IfAddrState.Dead) Net.Events.Addr(ifa, true);
+            if (state != Inet6IfAddrState.Dead)
+            {
+                Net.Events.Addr(ifa, true);
+                AddrconfLeaveSolicit(ifa);
+            }
             if (!keep) idev.Unlink(ifa);
         }
         idev.TstampMs = Net.Kernel.Clock.NowMs;
+        if (unregister)
+        {
+            Ipv6McDestroyDev(idev);
+            AddrconfSysctlUnregister(idev);
+        }
     }
 
     /// <summary>addrconf_notify: the netdev notifier of IPv6.</summary>
@@ -570,6 +591,11 @@ public sealed partial class Ipv6Net
                 case NetdevEvent.Down:
                 case NetdevEvent.Unregister:
                     v6.AddrconfIfdown(dev, ev != NetdevEvent.Down);
+                    return;
+                case NetdevEvent.ChangeName:
+                    if (idev == null) return;
+                    v6.AddrconfSysctlUnregister(idev);
+                    v6.AddrconfSysctlRegister(idev);
                     return;
             }
         }

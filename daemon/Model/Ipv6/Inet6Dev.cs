@@ -14,14 +14,21 @@ public sealed class Inet6Dev
     private readonly Dictionary<UInt128, List<Inet6IfAddr>> _byAddr = new();
     private long _seq;
 
-    public Inet6Dev(NetDevice dev, DevConf6 cnf)
+    public Inet6Dev(NetDevice dev, DevConf6 cnf, NeighParms ndParms)
     {
         Dev = dev;
         Cnf = cnf;
+        NdParms = ndParms;
     }
 
     public NetDevice Dev { get; }
     public DevConf6 Cnf { get; }
+    /// <summary>inet6_dev->nd_parms (net/ipv6/neigh/DEV).</summary>
+    public NeighParms NdParms { get; }
+    /// <summary>mc_list: the IPv6 groups of the device, newest first.</summary>
+    public List<Ifmcaddr6> McList { get; } = new();
+    /// <summary>The registered net/ipv6/conf/DEV and net/ipv6/neigh/DEV directories.</summary>
+    internal Sysctl.CtlDir? SysctlDir, NeighDir;
     public bool Dead { get; internal set; }
     /// <summary>IF_READY: the link was up and ready for addrconf.</summary>
     public bool Ready { get; internal set; }

@@ -14,6 +14,8 @@ public sealed class Inet6IfAddr : IfAddr
     internal Route? LocalRoute;
     internal TimerQueue.Timer? DadTimer;
     internal long Seq;
+    /// <summary>The device is in this address's solicited-node group (addrconf_join_solicit).</summary>
+    internal bool SolicitJoined;
 
     public bool Tentative => (Flags & VirtKernel.Protocol.Uapi.IFA_F_TENTATIVE) != 0;
     public override string ToString() => $"{Inet.FormatV6(Addr)}/{PrefixLen} dev {Dev?.Name}";

@@ -18,7 +18,7 @@ public sealed partial class Ipv6Net
     public Ipv6Net(Net net)
     {
         Net = net;
-        All = DevConf6.KernelDefaults();
+        All = DevConf6.KernelAll();
         Default = DevConf6.KernelDefaults();
         AddrconfNotifier = new AddrconfNotify(this);
         NewTable(RT_TABLE_MAIN);

@@ -52,6 +52,7 @@ public sealed class VethLinkOps : LinkOps
 
         err = peerNet.RegisterNetdevice(peer);
         if (err.Failed) return err;
+        VethInitQueues(peer, tbp);
         peerNet.NetifCarrierOff(peer);
         err = peerNet.RtnlConfigureLink(peer, peerCfg);
         if (err.Failed)
@@ -68,6 +69,7 @@ public sealed class VethLinkOps : LinkOps
             peerNet.UnregisterNetdeviceMany([peer]);
             return err;
         }
+        VethInitQueues(dev, common);
         net.NetifCarrierOff(dev);
         ((VethPriv)dev.Priv!).Peer = peer;
         ((VethPriv)peer.Priv!).Peer = dev;
@@ -75,6 +77,14 @@ public sealed class VethLinkOps : LinkOps
     }
 
     private static NetDevice? PeerOf(NetDevice dev) => (dev.Priv as VethPriv)?.Peer;
+
+    /// <summary>veth_init_queues: without explicit counts, one real queue each way (the others are
+    /// there for XDP); /sys/class/net/DEV/queues shows the real ones.</summary>
+    private static void VethInitQueues(NetDevice dev, LinkConfig cfg)
+    {
+        if (cfg.NumTxQueues == null && dev.NumTxQueues > 1) dev.RealNumTxQueues = 1;
+        if (cfg.NumRxQueues == null && dev.NumRxQueues > 1) dev.RealNumRxQueues = 1;
+    }
 
     /// <summary>veth_dellink: the peer goes too.</summary>
     public override void DelLink(NetDevice dev, List<NetDevice> kill)

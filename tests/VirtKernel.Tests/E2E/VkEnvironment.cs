@@ -50,8 +50,9 @@ public sealed class VkEnvironment : IDisposable
 
     /// <summary>A process started as the test user (via setpriv when root), with stderr merged into
     /// stdout at the descriptor level so their order is kept.</summary>
+    /// <param name="asTestUser">false: as the test process's own user (root in CI).</param>
     public ProcessStartInfo Command(IEnumerable<string> argv, string? socket, bool shim,
-        IReadOnlyDictionary<string, string>? env = null)
+        IReadOnlyDictionary<string, string>? env = null, bool asTestUser = true)
     {
         var psi = new ProcessStartInfo
         {
@@ -64,7 +65,7 @@ public sealed class VkEnvironment : IDisposable
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add("exec \"$@\" 2>&1");
         psi.ArgumentList.Add("sh");
-        if (RunAs is var (uid, gid))
+        if (asTestUser && RunAs is var (uid, gid))
         {
             foreach (var a in new[] { "setpriv", $"--reuid={uid}", $"--regid={gid}", "--clear-groups" }) psi.ArgumentList.Add(a);
         }
@@ -93,9 +94,9 @@ public sealed class VkEnvironment : IDisposable
 
     /// <summary>Runs a command to completion: its combined output and exit status.</summary>
     public (string Output, int Status) Run(IEnumerable<string> argv, string? socket, bool shim = true, int timeoutMs = 30_000,
-        IReadOnlyDictionary<string, string>? env = null)
+        IReadOnlyDictionary<string, string>? env = null, bool asTestUser = true)
     {
-        using var p = Process.Start(Command(argv, socket, shim, env))!;
+        using var p = Process.Start(Command(argv, socket, shim, env, asTestUser))!;
         p.StandardInput.Close();
         var output = p.StandardOutput.ReadToEndAsync();
         if (!p.WaitForExit(timeoutMs))
@@ -142,17 +143,24 @@ public sealed class DaemonProcess : IDisposable
 
     private readonly VkEnvironment _env;
 
-    public DaemonProcess(VkEnvironment env)
+    public DaemonProcess(VkEnvironment env) : this(env, asTestUser: true) { }
+
+    /// <param name="asTestUser">false: the daemon runs as the test process's user (root in CI), so
+    /// it mounts its views with mount(2) instead of fusermount3.</param>
+    /// <param name="options">more options of `vk serve`.</param>
+    public DaemonProcess(VkEnvironment env, bool asTestUser, string? socketDir = null, string[]? options = null)
     {
         _env = env;
-        _sockDir = env.NewSocketDir();
+        _sockDir = socketDir ?? env.NewSocketDir();
         Socket = Path.Combine(_sockDir, "vk.sock");
-        var psi = env.Command(["dotnet", env.DaemonDll, "serve", "--socket", Socket], null, shim: false);
+        AsTestUser = asTestUser;
+        var psi = env.Command(["dotnet", env.DaemonDll, "serve", "--socket", Socket, .. options ?? []], null, shim: false, asTestUser: asTestUser);
         psi.RedirectStandardOutput = true;
         _p = Process.Start(psi)!;
         _p.StandardInput.Close();
         var sw = Stopwatch.StartNew();
-        while (!File.Exists(Socket))
+        // ready: the socket exists and the pid file names this daemon (not one that crashed before)
+        while (!File.Exists(Socket) || !PidFileIsOurs())
         {
             if (_p.HasExited) throw new InvalidOperationException("vk serve exited: " + _p.StandardOutput.ReadToEnd());
             if (sw.Elapsed > TimeSpan.FromSeconds(30)) throw new TimeoutException("vk serve did not start");
@@ -160,7 +168,26 @@ public sealed class DaemonProcess : IDisposable
         }
     }
 
+    private bool PidFileIsOurs()
+    {
+        try { return File.ReadAllText(Socket + ".pid").Trim() == _p.Id.ToString(); }
+        catch (IOException) { return false; }
+    }
+
     public bool Exited => _p.HasExited;
+    public bool AsTestUser { get; }
+    public string SocketDir => _sockDir;
+    public int Pid => _p.Id;
+
+    /// <summary>Kills the daemon without letting it clean up (SIGKILL); its directory stays.</summary>
+    public void Crash()
+    {
+        if (!_p.HasExited) _p.Kill();
+        _p.WaitForExit();
+        _keepDir = true;
+    }
+
+    private bool _keepDir;
 
     /// <summary>`vk status`: what the daemon holds (namespaces, devices, sockets).</summary>
     public string Status() => _env.Run(["dotnet", _env.DaemonDll, "status", "--socket", Socket], null, shim: false).Output;
@@ -173,6 +200,7 @@ public sealed class DaemonProcess : IDisposable
             if (!_p.WaitForExit(5000)) _p.Kill(entireProcessTree: true);
         }
         _p.Dispose();
+        if (_keepDir) return;
         try { Directory.Delete(_sockDir, recursive: true); }
         catch (IOException) { }
     }
