@@ -80,6 +80,7 @@ public sealed class Rtnetlink
         Engine = engine;
         RtnlLinkHandlers.Register(this);
         RtnlBridgeHandlers.Register(this);
+        RtnlFdbHandlers.Register(this);
         RtnlAddrHandlers.Register(this);
         RtnlInet6IfinfoHandlers.Register(this);
         RtnlRouteHandlers.Register(this);

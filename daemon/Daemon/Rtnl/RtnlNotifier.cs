@@ -118,6 +118,26 @@ public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents, INetcon
         Notify(net, (uint)RTNLGRP_LINK, false);
     }
 
+    /// <summary>fdb_notify: a bridge fdb entry, to RTNLGRP_NEIGH, with neither port nor sequence number.</summary>
+    public void BridgeFdb(VirtKernel.Model.Links.NetBridge br, VirtKernel.Model.Links.FdbEntry f, bool deleted)
+    {
+        var net = br.Dev.Net;
+        if (!Wanted(net, (uint)RTNLGRP_NEIGH, false)) return;
+        _w.Clear();
+        RtnlFdbHandlers.FillFdb(_w, br, f, deleted ? RTM_DELNEIGH : RTM_NEWNEIGH, 0, 0, 0);
+        Notify(net, (uint)RTNLGRP_NEIGH, false);
+    }
+
+    /// <summary>rtnl_fdb_notify: an address of a device's own table (NTF_SELF) added or deleted.</summary>
+    public void FdbSelf(NetDevice dev, byte[] addr, ushort vid, int type, ushort state)
+    {
+        var net = dev.Net;
+        if (!Wanted(net, (uint)RTNLGRP_NEIGH, false)) return;
+        _w.Clear();
+        RtnlFdbHandlers.FillSelf(_w, dev, addr, vid, type, 0, 0, 0, state);
+        Notify(net, (uint)RTNLGRP_NEIGH, false);
+    }
+
     /// <summary>rtmsg_ifa / inet6_ifa_notify.</summary>
     public void Addr(IfAddr addr, bool deleted)
     {

@@ -22,6 +22,9 @@ public interface INetEvents
 
     /// <summary>br_ifinfo_notify: an AF_BRIDGE RTM_NEWLINK (or RTM_DELLINK) about a bridge port.</summary>
     void BridgePort(Links.BridgePort port, bool deleted) { }
+
+    /// <summary>fdb_notify: an AF_BRIDGE RTM_NEWNEIGH (or RTM_DELNEIGH) about a bridge fdb entry.</summary>
+    void BridgeFdb(Links.NetBridge br, Links.FdbEntry f, bool deleted) { }
 }
 
 public enum RouteEventKind { New, Replace, Append, Delete }

@@ -424,29 +424,43 @@ public sealed partial class Net
         return KErr.Ok;
     }
 
-    private static ulong UcKey(ReadOnlySpan<byte> a)
-    {
-        ulong v = 0;
-        for (int i = 0; i < 6; i++) v = (v << 8) | a[i];
-        return v;
-    }
-
     /// <summary>dev_uc_add: a secondary unicast address (refcounted), then the rx mode.</summary>
     public void DevUcAdd(NetDevice dev, ReadOnlySpan<byte> addr)
     {
-        ulong k = UcKey(addr);
-        dev.UcList[k] = dev.UcList.GetValueOrDefault(k) + 1;
+        dev.Uc.Add(addr.ToArray());
         DevSetRxMode(dev);
     }
 
-    /// <summary>dev_uc_del.</summary>
-    public void DevUcDel(NetDevice dev, ReadOnlySpan<byte> addr)
+    /// <summary>dev_uc_del: 0, or -ENOENT when the address is not listed.</summary>
+    public int DevUcDel(NetDevice dev, ReadOnlySpan<byte> addr)
     {
-        ulong k = UcKey(addr);
-        if (!dev.UcList.TryGetValue(k, out int n)) return;
-        if (n <= 1) dev.UcList.Remove(k);
-        else dev.UcList[k] = n - 1;
-        DevSetRxMode(dev);
+        int err = dev.Uc.Del(addr);
+        if (err == 0) DevSetRxMode(dev);
+        return err;
+    }
+
+    /// <summary>dev_uc_add_excl: the user's own unicast address (the default fdb's `self` entries).</summary>
+    public int DevUcAddExcl(NetDevice dev, byte[] addr)
+    {
+        int err = dev.Uc.AddExcl(addr);
+        if (err == 0) DevSetRxMode(dev);
+        return err;
+    }
+
+    /// <summary>dev_mc_add_excl.</summary>
+    public int DevMcAddExcl(NetDevice dev, byte[] addr)
+    {
+        int err = dev.Mc.AddExcl(addr);
+        if (err == 0) DevSetRxMode(dev);
+        return err;
+    }
+
+    /// <summary>dev_mc_del.</summary>
+    public int DevMcDel(NetDevice dev, ReadOnlySpan<byte> addr)
+    {
+        int err = dev.Mc.Del(addr);
+        if (err == 0) DevSetRxMode(dev);
+        return err;
     }
 
     /// <summary>__dev_set_rx_mode: a running device that cannot filter unicast goes promiscuous
@@ -454,12 +468,12 @@ public sealed partial class Net
     public void DevSetRxMode(NetDevice dev)
     {
         if (!dev.IsUp || (dev.PrivFlags & PrivFlags.UnicastFlt) != 0) return;
-        if (dev.UcList.Count != 0 && !dev.UcPromisc)
+        if (dev.Uc.Count != 0 && !dev.UcPromisc)
         {
             SetPromiscuityCore(dev, 1, notify: false);
             dev.UcPromisc = true;
         }
-        else if (dev.UcList.Count == 0 && dev.UcPromisc)
+        else if (dev.Uc.Count == 0 && dev.UcPromisc)
         {
             SetPromiscuityCore(dev, -1, notify: false);
             dev.UcPromisc = false;
