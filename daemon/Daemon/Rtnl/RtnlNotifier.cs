@@ -68,12 +68,11 @@ public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents, INetcon
         if (!deleted && dev.RegState != RegState.Registered) return;
         var net = dev.Net;
         bool fromReq = CausedBy(RTM_NEWLINK, RTM_DELLINK) && (deleted || change == ~0u);
-        if (!Wanted(net, (uint)RTNLGRP_LINK, fromReq))
-        {
-            // the kernel builds the message all the same, and filling it names the peer's namespace
-            RtnlNetns.LinkNetnsidAlloc(dev, net);
-            return;
-        }
+        // filling the message names the peer's namespace (peernet2id_alloc), which the kernel does
+        // even when nobody listens; a new id is announced (RTM_NEWNSID) before the message goes,
+        // and through this notifier's writer: first, not in the middle of the link message
+        RtnlNetns.LinkNetnsidAlloc(dev, net);
+        if (!Wanted(net, (uint)RTNLGRP_LINK, fromReq)) return;
         _w.Clear();
         uint pid = fromReq ? _reqSock!.PortId : 0, seq = fromReq ? _reqHdr.Seq : 0;
         RtnlLinkHandlers.FillIfinfo(_w, dev, net, deleted ? RTM_DELLINK : RTM_NEWLINK, pid, seq, change, 0, 0, ifaEvent);
@@ -85,11 +84,8 @@ public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents, INetcon
     {
         var net = dev.Net;
         bool fromReq = CausedBy(RTM_NEWLINK, RTM_SETLINK);
-        if (!Wanted(net, (uint)RTNLGRP_LINK, false))
-        {
-            RtnlNetns.LinkNetnsidAlloc(dev, net);
-            return;
-        }
+        RtnlNetns.LinkNetnsidAlloc(dev, net); // before the message is built (see LinkCore)
+        if (!Wanted(net, (uint)RTNLGRP_LINK, false)) return;
         _w.Clear();
         RtnlLinkHandlers.FillIfinfo(_w, dev, net, RTM_DELLINK, 0, 0, ~0u, 0, 0, newNsid: newNsid, newIfindex: newIfindex);
         _ = fromReq;
