@@ -264,18 +264,37 @@ public sealed partial class Net
             dev.RegState = RegState.Unregistering;
         }
         foreach (var dev in devs)
+            if (dev.RegState == RegState.Unregistering) UnregisterFinish(dev);
+    }
+
+    /// <summary>The last steps of unregister_netdevice_many for one unlisted device.</summary>
+    private void UnregisterFinish(NetDevice dev)
+    {
+        // dev_shutdown: the qdisc is back to noop before anybody hears of the device's end
+        dev.Qdisc = "noop";
+        // NETDEV_UNREGISTER: protocols let go; a master releases the port (br_del_if) and the
+        // devices stacked on this one go with it (macvlan, vlan, vxlan notifiers)
+        CallNetdevNotifiers(NetdevEvent.Unregister, dev);
+        if (dev.RtnlLinkInitialized) Events.Link(dev, true, ~0u);
+        dev.Ops.Uninit(dev);
+        dev.RegState = RegState.Unregistered;
+        _linkWatch.Remove(dev);
+    }
+
+    /// <summary>unregister_netdevice_many of devices in several namespaces (a veth and its peer
+    /// elsewhere): closed per namespace, then unlisted and announced in the list's order, as the
+    /// kernel's single list goes.</summary>
+    private static void UnregisterNetdeviceManyAcross(List<NetDevice> devs)
+    {
+        foreach (var g in devs.GroupBy(d => d.Net)) g.Key.DevCloseMany(g.ToList());
+        foreach (var dev in devs)
         {
-            if (dev.RegState != RegState.Unregistering) continue;
-            // dev_shutdown: the qdisc is back to noop before anybody hears of the device's end
-            dev.Qdisc = "noop";
-            // NETDEV_UNREGISTER: protocols let go; a master releases the port (br_del_if) and the
-            // devices stacked on this one go with it (macvlan, vlan, vxlan notifiers)
-            CallNetdevNotifiers(NetdevEvent.Unregister, dev);
-            if (dev.RtnlLinkInitialized) Events.Link(dev, true, ~0u);
-            dev.Ops.Uninit(dev);
-            dev.RegState = RegState.Unregistered;
-            _linkWatch.Remove(dev);
+            if (dev.RegState != RegState.Registered) continue;
+            dev.Net.Unlist(dev);
+            dev.RegState = RegState.Unregistering;
         }
+        foreach (var dev in devs)
+            if (dev.RegState == RegState.Unregistering) dev.Net.UnregisterFinish(dev);
     }
 
     private void Unlist(NetDevice dev)
@@ -292,9 +311,8 @@ public sealed partial class Net
         if (!dev.Ops.CanCreate) return new KErr(Errno.EOPNOTSUPP);
         var kill = new List<NetDevice>();
         dev.Ops.DelLink(dev, kill);
-        foreach (var k in kill.ToList())
-            if (k.Net != this) { k.Net.UnregisterNetdeviceMany([k]); kill.Remove(k); }
-        UnregisterNetdeviceMany(kill);
+        if (kill.Exists(k => k.Net != this)) UnregisterNetdeviceManyAcross(kill);
+        else UnregisterNetdeviceMany(kill);
         return KErr.Ok;
     }
 
