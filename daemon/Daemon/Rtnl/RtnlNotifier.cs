@@ -61,13 +61,16 @@ public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents, INetcon
     /// <summary>rtmsg_ifinfo_event with an IFLA_EVENT.</summary>
     public void LinkEvent(NetDevice dev, uint ifaEvent) => LinkCore(dev, false, 0, ifaEvent);
 
-    private void LinkCore(NetDevice dev, bool deleted, uint change, uint ifaEvent)
+    /// <summary>rtmsg_ifinfo(RTM_NEWLINK, dev, change, portid 0, nlh NULL).</summary>
+    public void LinkUnreported(NetDevice dev, uint change) => LinkCore(dev, false, change, 0, unreported: true);
+
+    private void LinkCore(NetDevice dev, bool deleted, uint change, uint ifaEvent, bool unreported = false)
     {
         // rtmsg_ifinfo_event: nothing about a device that is not (or no longer) registered; the
         // RTM_DELLINK of unregister_netdevice_many is built apart
         if (!deleted && dev.RegState != RegState.Registered) return;
         var net = dev.Net;
-        bool fromReq = CausedBy(RTM_NEWLINK, RTM_DELLINK) && (deleted || change == ~0u);
+        bool fromReq = !unreported && CausedBy(RTM_NEWLINK, RTM_DELLINK) && (deleted || change == ~0u);
         // filling the message names the peer's namespace (peernet2id_alloc), which the kernel does
         // even when nobody listens; a new id is announced (RTM_NEWNSID) before the message goes,
         // and through this notifier's writer: first, not in the middle of the link message

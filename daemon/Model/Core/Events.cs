@@ -16,6 +16,10 @@ public interface INetEvents
     /// <summary>rtmsg_fib / inet6_rt_notify: a route was added, replaced or deleted.</summary>
     void Route(Net net, Route route, RouteEventKind kind);
 
+    /// <summary>rtmsg_ifinfo with neither the request's port nor its header (portid 0, nlh NULL)
+    /// although a request caused it: a device the request did not name (a veth's peer). No echo.</summary>
+    void LinkUnreported(NetDevice dev, uint change) => Link(dev, false, change);
+
     /// <summary>rtmsg_ifinfo_event from rtnetlink_event: an RTM_NEWLINK that names the netdev event
     /// that caused it (IFLA_EVENT_FEATURES, ...).</summary>
     void LinkEvent(NetDevice dev, uint ifaEvent) => Link(dev, false, 0);

@@ -397,10 +397,14 @@ public sealed partial class Net
     }
 
     /// <summary>__dev_notify_flags.</summary>
-    internal void NotifyFlags(NetDevice dev, uint oldFlags, uint gchanges)
+    internal void NotifyFlags(NetDevice dev, uint oldFlags, uint gchanges, bool report = true)
     {
         uint changes = dev.Flags ^ oldFlags;
-        if (gchanges != 0) Events.Link(dev, false, gchanges);
+        if (gchanges != 0)
+        {
+            if (report) Events.Link(dev, false, gchanges);
+            else Events.LinkUnreported(dev, gchanges);
+        }
         if ((changes & IFF_UP) != 0)
             CallNetdevNotifiers(dev.IsUp ? NetdevEvent.Up : NetdevEvent.Down, dev);
         if (dev.IsUp && (changes & ~((uint)(IFF_UP | IFF_PROMISC | IFF_ALLMULTI) | IFF_VOLATILE)) != 0)
