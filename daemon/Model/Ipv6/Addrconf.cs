@@ -466,7 +466,8 @@ public sealed partial class Ipv6Net
             if ((ifp.Flags & IFA_F_PERMANENT) == 0) continue;
             if ((ifp.Flags & IFA_F_NOPREFIXROUTE) == 0)
                 AddrconfPrefixRoute(ifp.Addr, ifp.PrefixLen, ifp.RtPriority, dev, 0, 0);
-            AddrconfDadStart(ifp);
+            // fixup_permanent_addr: DAD again only for addresses kept over a down (PREDAD)
+            if (ifp.State == Inet6IfAddrState.PreDad) AddrconfDadStart(ifp);
         }
     }
 
