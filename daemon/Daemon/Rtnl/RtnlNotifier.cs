@@ -48,7 +48,7 @@ public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents, INetcon
             int nsid = sk.Net.PeerToId(net);
             if (nsid >= 0) sk.EnqueueMulticast(_w.Span, group, nsid, hasNsid: true);
         }
-        if (echo) _reqSock!.Enqueue(_w.Span);
+        if (echo) _reqSock!.EnqueueUnicast(_w.Span);
     }
 
     private bool Wanted(Net net, uint group, bool fromRequest) =>

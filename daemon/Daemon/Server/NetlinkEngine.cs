@@ -82,7 +82,7 @@ public sealed class NetlinkEngine
         TableIfAny(sk.Net)?.Remove(sk);
         AllNsidListeners.Remove(sk);
         _socks.Remove(sk.Id);
-        sk.Out.Clear();
+        sk.ClearOut();
         sk.Net.Release();
         Kernel.RunDeferred(destroyNamespaces: false); // the server destroys it after its answers
     }
@@ -130,8 +130,13 @@ public sealed class NetlinkEngine
     {
         if (level == Libc.SOL_SOCKET)
         {
+            // sock_setsockopt: SO_RCVBUF at most rmem_max, SO_RCVBUFFORCE any size, both doubled
             if ((name == Libc.SO_RCVBUF || name == 33 /* SO_RCVBUFFORCE */) && val.Length >= 4)
-                sk.RcvBuf = Math.Clamp(BinaryPrimitives.ReadInt32LittleEndian(val) * 2, 2304, 64 << 20);
+            {
+                long rb = BinaryPrimitives.ReadInt32LittleEndian(val);
+                rb = name == Libc.SO_RCVBUF ? Math.Min((uint)rb, NetlinkSock.RmemMax) : Math.Max(rb, 0);
+                sk.RcvBuf = (int)Math.Clamp(rb * 2, NetlinkSock.MinRcvBuf, int.MaxValue);
+            }
             return 0;
         }
         if (level != SOL_NETLINK) return -Errno.ENOPROTOOPT;
@@ -260,7 +265,7 @@ public sealed class NetlinkEngine
         }
         w.SetMessageFlags(start, flags);
         w.EndMessage(start);
-        sk.Enqueue(w.Span);
+        sk.EnqueueUnicast(w.Span);
     }
 
     // ---- dumps ------------------------------------------------------------------------------

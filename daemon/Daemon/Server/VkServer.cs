@@ -482,14 +482,14 @@ public sealed unsafe class VkServer : IDisposable
         if (sk == null) { StopWaiting(c); return; }
         while (true)
         {
-            if (sk.Out.Count == 0)
+            if (sk.OutCount == 0)
             {
                 if (sk.Dump == null) break;
                 lock (_kernel.Lock) _engine.NetlinkDump(sk);
                 _dirty.Remove(c);
-                if (sk.Out.Count == 0) break;
+                if (sk.OutCount == 0) break;
             }
-            var f = sk.Out.Peek();
+            var f = sk.PeekOut()!;
             int r = TrySend(c, f);
             if (r < 0) return;
             if (r == 0) { WaitWritable(c); return; }
