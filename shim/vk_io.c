@@ -293,6 +293,7 @@ static ssize_t vk_recv_sock(struct vk_sock *s, int fd, struct msghdr *msg, int f
         return -1;
     struct msghdr m;
     ssize_t r;
+    int asked = 0;
     for (;;) {
         memset(&m, 0, sizeof(m));
         m.msg_iov = v;
@@ -304,6 +305,17 @@ static ssize_t vk_recv_sock(struct vk_sock *s, int fd, struct msghdr *msg, int f
             if (vk_elapsed_ns(&t0) >= VK_SPIN_NS)
                 spin = 0; /* now sleep until the answer comes */
             continue;
+        }
+        if (r < 0 && nonblocking && !asked && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* Nothing on the connection, but the socket's queue may go on in the daemon (its
+             * connection holds little): what the kernel has queued, a non-blocking receive gets.
+             * VK_CTL_SYNC pushes it and says whether there was any. */
+            asked = 1;
+            if (vk_ctl(VK_CTL_SYNC, s->id, NULL, 0, NULL, 0, NULL, NULL) > 0) {
+                errno = saved;
+                continue;
+            }
+            errno = EAGAIN;
         }
         if (r <= 0)
             break; /* error, or 0 = the daemon closed: EOF, as "EOF on netlink" */

@@ -305,6 +305,11 @@ static int vk_set_sol_socket(struct vk_sock *s, int fd, int name, const void *op
             ret = vk_set_filter(s, optval, optlen);
         else if (name == SO_BINDTOIFINDEX)
             ret = val < 0 ? -EINVAL : vk_bind_dev(s, NULL, val);
+        else if ((name == SO_RCVBUF || name == SO_RCVBUFFORCE) && s->family == AF_NETLINK) {
+            /* the daemon bounds the socket's queue by it: it learns the value, one-way */
+            int32_t hdr[2] = {SOL_SOCKET, name};
+            ret = vk_send_oneway(fd, VK_TX_SETSOCKOPT, hdr, sizeof(hdr), &val, sizeof(val));
+        }
     }
     return ret;
 }

@@ -45,6 +45,20 @@ public sealed class NetlinkEngine
     public Rtnetlink Rtnl { get; }
     public RtnlNotifier Notifier { get; }
     public int SocketCount => _socks.Count;
+
+    /// <summary>What the sockets' receive queues hold in the daemon, the largest of them, and how many
+    /// messages were dropped because a queue was full (vk status).</summary>
+    public (long Bytes, long Largest, long Drops) QueueStats()
+    {
+        long bytes = 0, largest = 0, drops = 0;
+        foreach (var sk in _socks.Values)
+        {
+            bytes += sk.OutBytes;
+            largest = Math.Max(largest, sk.OutBytes);
+            drops += sk.Drops;
+        }
+        return (bytes, largest, drops);
+    }
     public uint LastCreatedSockId { get; private set; }
 
     public NetlinkTable Table(Net net)
