@@ -234,6 +234,8 @@ struct vk_sock {
     int type;          /* SOCK_RAW or SOCK_DGRAM */
     int protocol;      /* NETLINK_* */
     int dirty;         /* sent since the last VK_CTL_SYNC (atomic) */
+    int drained;       /* received since the last VK_CTL_SYNC (atomic): an empty connection may
+                        * not mean an empty queue */
     int nonblock;      /* O_NONBLOCK of the open file description as this process last set or
                         * read it: -1 unknown, 0, 1 (atomic); saves an fcntl per receive */
     /* Everything below is protected by vk_lock() (one process-wide lock, never held across a

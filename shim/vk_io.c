@@ -306,10 +306,11 @@ static ssize_t vk_recv_sock(struct vk_sock *s, int fd, struct msghdr *msg, int f
                 spin = 0; /* now sleep until the answer comes */
             continue;
         }
-        if (r < 0 && nonblocking && !asked && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            /* Nothing on the connection, but the socket's queue may go on in the daemon (its
-             * connection holds little): what the kernel has queued, a non-blocking receive gets.
-             * VK_CTL_SYNC pushes it and says whether there was any. */
+        if (r < 0 && nonblocking && !asked && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+            __atomic_exchange_n(&s->drained, 0, __ATOMIC_ACQ_REL)) {
+            /* The connection is empty after receives: the socket's queue may go on in the daemon
+             * (a connection holds little), and what the kernel has queued a non-blocking receive
+             * gets. VK_CTL_SYNC pushes it and says whether there was any. */
             asked = 1;
             if (vk_ctl(VK_CTL_SYNC, s->id, NULL, 0, NULL, 0, NULL, NULL) > 0) {
                 errno = saved;
@@ -324,8 +325,11 @@ static ssize_t vk_recv_sock(struct vk_sock *s, int fd, struct msghdr *msg, int f
             r = -1;
             break;
         }
-        if (rx.op == VK_RX_DATA)
+        if (rx.op == VK_RX_DATA) {
+            if (!(kflags & MSG_PEEK))
+                __atomic_store_n(&s->drained, 1, __ATOMIC_RELEASE);
             break;
+        }
         if (kflags & MSG_PEEK) {
             /* consumed even by a peek: the error is reported once */
             struct vk_rx skip;
