@@ -622,6 +622,7 @@ __attribute__((constructor)) static void vk_init(void)
         vk_libc_sym((enum vk_libc_index)i);
     __atomic_store_n(&vk_pid, getpid(), __ATOMIC_RELAXED);
     pthread_atfork(vk_atfork_prepare, vk_atfork_parent, vk_atfork_child);
+    vk_time_init();
     vk_netns_init();
     errno = saved;
 }

@@ -39,6 +39,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
@@ -93,7 +95,7 @@ int mount(const char *source, const char *target, const char *fstype, unsigned l
     X(telldir) X(scandir) X(scandir64)                                                         \
     X(unshare) X(setns) X(mount) X(umount) X(umount2) X(syscall)                               \
     X(fork) X(execve) X(execv) X(execvp) X(execvpe) X(fexecve) X(execveat) X(posix_spawn)      \
-    X(posix_spawnp)
+    X(posix_spawnp) X(clock_gettime) X(gettimeofday) X(time) X(timespec_get)
 
 enum vk_libc_index {
 #define VK_LIBC_ENUM(name) VK_LIBC_##name,
@@ -213,6 +215,10 @@ void *vk_libc_sym(enum vk_libc_index idx);
 #define libc_execveat VK_LIBC(execveat)
 #define libc_posix_spawn VK_LIBC(posix_spawn)
 #define libc_posix_spawnp VK_LIBC(posix_spawnp)
+#define libc_clock_gettime VK_LIBC(clock_gettime)
+#define libc_gettimeofday VK_LIBC(gettimeofday)
+#define libc_time VK_LIBC(time)
+#define libc_timespec_get VK_LIBC(timespec_get)
 
 /* ---- emulated netlink sockets ---- */
 
@@ -360,6 +366,15 @@ int vk_nsfd_netns(int fd);
 /* The table sent with a data frame (vk_proto.h struct vk_nsfd), unresolved entries resolved
  * first. Returns the number of entries written (at most max). */
 int vk_nsfd_collect(struct vk_nsfd *out, int max);
+
+/* ---- a fixed wall clock for tests (vk_time.c) ---- */
+
+/* VIRTKERNEL_REALTIME=SECONDS[.FRACTION] (seconds since the epoch, up to nine digits of fraction):
+ * CLOCK_REALTIME, gettimeofday, time and timespec_get answer that instant and it does not advance,
+ * so that what clients print of the wall clock (ip -t monitor) is the same on every run. Read by
+ * the constructor; anything else than such a number leaves the real clock. */
+#define VK_ENV_REALTIME "VIRTKERNEL_REALTIME"
+void vk_time_init(void);
 
 /* ---- environment of exec'd programs (vk_exec.c) ---- */
 

@@ -77,7 +77,23 @@ emit() {
     fi
 }
 
-in_ns() { "$NSENTER" --net="/run/netns/$NS" -- "$@"; }
+# #clock: SECONDS - the case's commands see a fixed wall clock, that many seconds since the epoch,
+# in UTC: under the shim through its VIRTKERNEL_REALTIME, on the real kernel (recording) through
+# libfaketime (Debian's libfaketime, FAKETIME_LIB) frozen at the same instant. Only the commands of
+# the case get it, not this script.
+CLOCK=()
+clock=$(sed -n 's/^#clock:[[:space:]]*//p' "$CASE" | head -n 1)
+if [ -n "$clock" ]; then
+    case "$clock" in *[!0-9]*) echo "run-case.sh: #clock wants whole seconds since the epoch: $clock" >&2; exit 2 ;; esac
+    CLOCK=(env TZ=UTC VIRTKERNEL_REALTIME="$clock")
+    if [ -z "${VIRTKERNEL_SOCKET:-}" ]; then
+        lib=${FAKETIME_LIB:-/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1}
+        [ -f "$lib" ] || { echo "run-case.sh: #clock needs libfaketime ($lib) on the real kernel" >&2; exit 2; }
+        CLOCK+=(LD_PRELOAD="$lib" FAKETIME="$(TZ=UTC date -d "@$clock" '+%Y-%m-%d %H:%M:%S')" FAKETIME_NO_CACHE=1)
+    fi
+fi
+
+in_ns() { "$NSENTER" --net="/run/netns/$NS" -- "${CLOCK[@]}" "$@"; }
 
 "$IP" netns add "$NS" || { echo "run-case.sh: cannot create namespace $NS" >&2; exit 1; }
 
@@ -115,7 +131,7 @@ while IFS= read -r raw || [ -n "$raw" ]; do
         '!sleep '*)
             sleep "${rest#!sleep }"; rc=0 ;;
         *)
-            timeout "$CMD_TIMEOUT" "$NSENTER" --net="/run/netns/$NS" -- /bin/sh -c "$rest" > "$out" 2>&1 < /dev/null
+            timeout "$CMD_TIMEOUT" "$NSENTER" --net="/run/netns/$NS" -- "${CLOCK[@]}" /bin/sh -c "$rest" > "$out" 2>&1 < /dev/null
             rc=$? ;;
     esac
     emit "$line" "$out" "$rc"
