@@ -12,7 +12,8 @@ log() { echo "== $*" >&2; }
 
 # ---- 1. system packages ----------------------------------------------------------------------
 declare -A PKG_FOR=( [ip]=iproute2 [bridge]=iproute2 [cc]=gcc [make]=make [setpriv]=util-linux [flock]=util-linux
-                     [fusermount3]=fuse3 [nsenter]=util-linux [busybox]=busybox [nl-link-list]=libnl-utils )
+                     [fusermount3]=fuse3 [nsenter]=util-linux [busybox]=busybox [nl-link-list]=libnl-utils
+                     [busctl]=systemd [gdbus]=libglib2.0-bin [dbus-daemon]=dbus )
 missing=()
 for cmd in "${!PKG_FOR[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${PKG_FOR[$cmd]}")

@@ -20,15 +20,16 @@ public static class Program
         var pidfileOpt = new Option<string?>("--pidfile") { Description = "where to write the daemon's pid (default: SOCKET.pid)" };
         var seedOpt = new Option<ulong>("--mac-seed") { Description = "seed of the MAC addresses of devices created without one", DefaultValueFactory = _ => 0x5eedUL };
         var cpusOpt = new Option<int>("--cpus") { Description = "number of possible CPUs the kernel reports (veth queue counts)", DefaultValueFactory = _ => 2 };
+        var dbusOpt = new Option<string>("--dbus") { Description = "management API: peer (D-Bus on SOCKET.bus, default), session, system, a bus address, or none", DefaultValueFactory = _ => "peer" };
         var noViewsOpt = new Option<bool>("--no-views") { Description = "do not mount the /proc/sys/net, /proc/net and /sys/class/net views (FUSE, at SOCKET.d/fs)" };
         var initNetOpt = new Option<bool>("--init-net") { Description = "the root namespace plays the kernel's initial namespace (its extra sysctls, writable global ones, devconf_inherit_init_net); by default it looks like a fresh namespace" };
 
         var serve = new Command("serve", "run the virtual kernel in the foreground; ready once the socket exists")
         {
-            socketOpt, modeOpt, groupOpt, pidfileOpt, seedOpt, cpusOpt, noViewsOpt, initNetOpt,
+            socketOpt, modeOpt, groupOpt, pidfileOpt, seedOpt, cpusOpt, dbusOpt, noViewsOpt, initNetOpt,
         };
         serve.SetAction(r => Serve(Paths.Resolve(r.GetValue(socketOpt)), r.GetValue(modeOpt)!, r.GetValue(groupOpt),
-            r.GetValue(pidfileOpt), r.GetValue(seedOpt), r.GetValue(cpusOpt), !r.GetValue(noViewsOpt), r.GetValue(initNetOpt)));
+            r.GetValue(pidfileOpt), r.GetValue(seedOpt), r.GetValue(cpusOpt), r.GetValue(dbusOpt)!, !r.GetValue(noViewsOpt), r.GetValue(initNetOpt)));
 
         var status = new Command("status", "show whether a daemon listens, and what it holds") { socketOpt };
         status.SetAction(r => Status(Paths.Resolve(r.GetValue(socketOpt))));
@@ -44,10 +45,11 @@ public static class Program
         });
 
         var root = new RootCommand("VirtKernel: a virtual Linux network kernel in user space") { serve, status, stop, sock };
+        foreach (var c in ManageCommands.Commands(socketOpt)) root.Subcommands.Add(c);
         return root.Parse(args).Invoke();
     }
 
-    private static int Serve(string socket, string mode, string? group, string? pidfile, ulong seed, int cpus, bool views, bool initNet)
+    private static int Serve(string socket, string mode, string? group, string? pidfile, ulong seed, int cpus, string dbus, bool views, bool initNet)
     {
         uint modeBits;
         try { modeBits = Convert.ToUInt32(mode, 8); }
@@ -83,6 +85,14 @@ public static class Program
             Console.Error.WriteLine($"vk serve: {e.Message}");
             return 1;
         }
+        IDisposable? management;
+        try { management = Management.ManagementHost.Start(server, kernel, socket, dbus, modeBits, gid, Console.Error); }
+        catch (Exception e) when (e is IOException or InvalidOperationException or Tmds.DBus.Protocol.DBusExceptionBase or System.Net.Sockets.SocketException)
+        {
+            Console.Error.WriteLine($"vk serve: the management API cannot start: {e.Message}");
+            return 1;
+        }
+        using var managementScope = management;
         pidfile ??= socket + ".pid";
         File.WriteAllText(pidfile, Environment.ProcessId + "\n");
         Console.Error.WriteLine($"virtkernel: listening on {socket}");

@@ -37,22 +37,31 @@ public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents, INetcon
         bool echo = fromRequest && _reqSock != null && (_reqHdr.Flags & NLM_F_ECHO) != 0;
         uint exclude = echo ? _reqSock!.PortId : 0;
         var table = _engine.TableIfAny(net);
+        // the management API counts it; an injected ENOBUFS fault drops it for every listener
+        bool drop = _engine.Hooks?.Notified(net, group, _w.Span) ?? false;
         if (table != null)
             foreach (var sk in table.Listeners(group))
-                if (!(echo && sk.PortId == exclude)) sk.EnqueueMulticast(_w.Span, group);
+                if (!(echo && sk.PortId == exclude))
+                {
+                    if (!drop) sk.EnqueueMulticast(_w.Span, group);
+                    else if (!sk.NoEnobufs) sk.MarkOverrun();
+                }
         // do_one_broadcast: sockets of other namespaces listening to all of them hear it when
         // their namespace has an id for this one, and learn that id (NETLINK_LISTEN_ALL_NSID)
         foreach (var sk in _engine.AllNsidListeners)
         {
             if (sk.Net == net || !sk.InGroup(group)) continue;
             int nsid = sk.Net.PeerToId(net);
-            if (nsid >= 0) sk.EnqueueMulticast(_w.Span, group, nsid, hasNsid: true);
+            if (nsid < 0) continue;
+            if (!drop) sk.EnqueueMulticast(_w.Span, group, nsid, hasNsid: true);
+            else if (!sk.NoEnobufs) sk.MarkOverrun();
         }
         if (echo) _reqSock!.EnqueueUnicast(_w.Span);
     }
 
     private bool Wanted(Net net, uint group, bool fromRequest) =>
         (_engine.TableIfAny(net)?.HasListeners(group) ?? false) || _engine.AllNsidListeners.Count > 0 ||
+        (_engine.Hooks?.WantsAllNotifications ?? false) ||
         (fromRequest && _reqSock != null && (_reqHdr.Flags & NLM_F_ECHO) != 0);
 
     /// <summary>rtmsg_ifinfo.</summary>

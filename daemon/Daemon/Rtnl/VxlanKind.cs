@@ -45,7 +45,8 @@ public sealed class VxlanKind : RtnlLinkKind
         ((ushort)IFLA_VXLAN_VNIFILTER, new NlaPolicy(NlaType.U8)),
         ((ushort)IFLA_VXLAN_LOCALBYPASS, new NlaPolicy(NlaType.U8)),
         ((ushort)IFLA_VXLAN_LABEL_POLICY, new NlaPolicy(NlaType.U32)),
-        ((ushort)IFLA_VXLAN_RESERVED_BITS, new NlaPolicy(NlaType.Unspec)),
+        // NLA_POLICY_EXACT_LEN(sizeof(struct vxlanhdr)): NLA_BINARY of 8 bytes (the minimum is checked in Decode)
+        ((ushort)IFLA_VXLAN_RESERVED_BITS, new NlaPolicy(NlaType.Binary, 8)),
         ((ushort)IFLA_VXLAN_MC_ROUTE, new NlaPolicy(NlaType.U8)))
     { StrictStartType = (ushort)IFLA_VXLAN_LOCALBYPASS };
 

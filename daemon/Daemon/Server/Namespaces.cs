@@ -14,6 +14,8 @@ public sealed class Namespaces
     private readonly Kernel _kernel;
     private readonly string _nsDir, _netnsDir, _tmpDir;
     private readonly Dictionary<string, Net> _names = new(StringComparer.Ordinal);
+    /// <summary>One of the names each bound namespace has (the first bound), for listings.</summary>
+    private readonly Dictionary<Net, string> _nameOf = new();
     private readonly Dictionary<int, Net> _pidNet = new();
     private readonly Dictionary<(ulong Dev, ulong Ino), Net> _byInode = new();
     private readonly Dictionary<int, (ulong Dev, ulong Ino)> _inodeOf = new();
@@ -135,6 +137,9 @@ public sealed class Namespaces
     }
     public int NameCount => _names.Count;
     public IReadOnlyDictionary<string, Net> Names => _names;
+
+    /// <summary>A name the namespace is bound under, or null.</summary>
+    public string? NameOf(Net net) => _nameOf.GetValueOrDefault(net);
 
     /// <summary>Called with the pid of a process whose exit must release its namespace (pidfd).</summary>
     public Func<int, bool>? WatchProcess;
@@ -282,6 +287,7 @@ public sealed class Namespaces
         }
         net.Hold();
         _names[name] = net;
+        _nameOf.TryAdd(net, name);
         return 0;
     }
 
@@ -290,6 +296,13 @@ public sealed class Namespaces
     public int Unbind(string name)
     {
         if (!_names.Remove(name, out var net)) return -Errno.EINVAL;
+        if (_nameOf.TryGetValue(net, out var shown) && shown == name)
+        {
+            _nameOf.Remove(net);
+            // rare: the namespace is bound under several names; show another one
+            foreach (var kv in _names)
+                if (kv.Value == net) { _nameOf[net] = kv.Key; break; }
+        }
         // the covered file comes back in place of the handle's link
         if (Libc.rename(_tmpDir + "/" + name, NamePath(name)) < 0) Libc.unlink(_tmpDir + "/" + name);
         net.Release();

@@ -36,6 +36,12 @@ public sealed class NetlinkEngine
     /// <summary>Namespace names and process memberships (set by the server once it listens).</summary>
     public Namespaces? Namespaces { get; set; }
 
+    /// <summary>The management API's view: statistics, notification summaries, injected faults.</summary>
+    public Management.NetlinkHooks? Hooks { get; set; }
+
+    /// <summary>An injected fault asks the dump being started to carry NLM_F_DUMP_INTR.</summary>
+    private bool _forceDumpIntr;
+
     /// <summary>Sockets with NETLINK_LISTEN_ALL_NSID set: they also hear the groups they joined in
     /// every namespace their own has an id for.</summary>
     public HashSet<NetlinkSock> AllNsidListeners { get; } = new();
@@ -235,8 +241,17 @@ public sealed class NetlinkEngine
             bool skipAck = false;
             if ((hdr.Flags & NLM_F_REQUEST) != 0 && hdr.Type >= NLMSG_MIN_TYPE)
             {
-                err = Rtnl.RcvMsg(sk, msg, hdr, ext);
+                var hooks = Hooks;
+                var fault = hooks?.BeforeRequest(sk, hdr, ext) ?? default;
+                if (fault.Fail != null) err = -fault.Fail.Errno;
+                else
+                {
+                    _forceDumpIntr = fault.DumpIntr;
+                    err = Rtnl.RcvMsg(sk, msg, hdr, ext);
+                    _forceDumpIntr = false;
+                }
                 if (err == -Errno.EINTR) skipAck = true; // a dump started: no ACK even if asked
+                hooks?.AfterRequest(sk, hdr, err, fault);
             }
             if (!skipAck && ((hdr.Flags & NLM_F_ACK) != 0 || err != 0))
                 Ack(sk, msg.Span, hdr, err, ext);
@@ -293,7 +308,7 @@ public sealed class NetlinkEngine
         sk.Dump = new DumpState
         {
             Steps = steps.GetEnumerator(), Seq = hdr.Seq, AnswerFlags = answerFlags, Generation = generation,
-            StartGeneration = generation?.Invoke() ?? 0, SplitDone = splitDone,
+            StartGeneration = generation?.Invoke() ?? 0, SplitDone = splitDone, Interrupted = _forceDumpIntr,
         };
         DumpCurrent = sk.Dump;
         NetlinkDump(sk);

@@ -126,7 +126,7 @@ public sealed class NetlinkSock
         if (Closed) return false;
         if (Full)
         {
-            Overrun();
+            MarkOverrun();
             return false;
         }
         Enqueue(datagram);
@@ -140,15 +140,16 @@ public sealed class NetlinkSock
         if (Closed) return false;
         if (Full)
         {
-            Overrun();
+            MarkOverrun();
             return false;
         }
         Enqueue(datagram, 0, group, nsid, hasNsid);
         return true;
     }
 
-    /// <summary>netlink_overrun: ENOBUFS once (until the queue drains), unless NETLINK_NO_ENOBUFS.</summary>
-    private void Overrun()
+    /// <summary>netlink_overrun: ENOBUFS once (until the queue drains), unless NETLINK_NO_ENOBUFS.
+    /// Also what an injected ENOBUFS fault does to a listener.</summary>
+    internal void MarkOverrun()
     {
         Drops++;
         if (NoEnobufs || Congested) return;
@@ -159,6 +160,34 @@ public sealed class NetlinkSock
 
     /// <summary>The next frame for the client, or null.</summary>
     public byte[]? PeekOut() => OverrunPending ? OverrunFrame : _out.Count > 0 ? _out.Peek() : null;
+
+    /// <summary>Frames held back by an injected delay (fault injection); while set, the connection
+    /// sends nothing more of this socket, dumps included.</summary>
+    public List<byte[]>? Held { get; private set; }
+
+    /// <summary>Moves everything queued (a pending overrun report first) into <see cref="Held"/>.</summary>
+    internal void HoldOutput()
+    {
+        Held ??= new List<byte[]>();
+        while (OutCount > 0) Held.Add(Dequeue()!);
+    }
+
+    /// <summary>The delay is over: the held frames go out first, in order.</summary>
+    internal void ReleaseHeld()
+    {
+        var held = Held;
+        Held = null;
+        if (held == null || Closed) return;
+        var later = _out.ToArray();
+        _out.Clear();
+        OutBytes = 0;
+        foreach (var f in held.Concat(later))
+        {
+            _out.Enqueue(f);
+            OutBytes += f.Length;
+        }
+        OnOutput?.Invoke();
+    }
 
     /// <summary>Takes the next frame to send (the connection calls it while the peer accepts data).
     /// The queue empty again, the socket is no longer congested (netlink_rcv_wake).</summary>

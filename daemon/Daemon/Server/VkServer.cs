@@ -205,6 +205,46 @@ public sealed unsafe class VkServer : IDisposable
         }
     }
 
+    // ---- work from other threads (the management API) ------------------------------------------
+
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Action> _posted = new();
+
+    /// <summary>Runs <paramref name="work"/> on the server thread under the kernel lock, between two
+    /// requests (as the rtnl lock orders them), and completes with its result. Output it queues for
+    /// clients (notifications) is flushed by the loop as usual.</summary>
+    public Task<T> Invoke<T>(Func<T> work)
+    {
+        var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _posted.Enqueue(() =>
+        {
+            try { tcs.SetResult(work()); }
+            catch (Exception e) { tcs.SetException(e); }
+        });
+        Wake();
+        return tcs.Task;
+    }
+
+    private void Wake()
+    {
+        if (_wakeFd < 0) return;
+        ulong one = 1;
+        Libc.write(_wakeFd, (byte*)&one, 8);
+    }
+
+    private void RunPosted()
+    {
+        ulong v;
+        Libc.read(_wakeFd, (byte*)&v, 8);
+        while (_posted.TryDequeue(out var work))
+        {
+            lock (_kernel.Lock)
+            {
+                work();
+                _kernel.RunDeferred();
+            }
+        }
+    }
+
     // ---- the loop ------------------------------------------------------------------------------
 
     private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 10_000; // 100 µs
@@ -239,7 +279,11 @@ public sealed unsafe class VkServer : IDisposable
                 uint ev = events[i].Events;
                 if (fd == _listenFd) { AcceptAll(); continue; }
                 if (_fuse != null && fd == _fuse.Fd) { ServeFuse(); continue; }
-                if (fd == _wakeFd) continue;
+                if (fd == _wakeFd)
+                {
+                    RunPosted();
+                    continue;
+                }
                 if (_pidfds.Remove(fd, out int exited))
                 {
                     Libc.epoll_ctl(_epfd, Libc.EPOLL_CTL_DEL, fd, null);
@@ -496,7 +540,7 @@ public sealed unsafe class VkServer : IDisposable
         {
             if (sk.OutCount == 0)
             {
-                if (sk.Dump == null) break;
+                if (sk.Dump == null || sk.Held != null) break;
                 lock (_kernel.Lock) _engine.NetlinkDump(sk);
                 _dirty.Remove(c);
                 if (sk.OutCount == 0) break;

@@ -37,6 +37,13 @@ public sealed partial class Net
     private readonly SortedDictionary<int, NetDevice> _byIndex = new();
     private readonly Dictionary<string, NetDevice> _byName = new(StringComparer.Ordinal);
     private int _ifindexNext = 1; // net->ifindex: the next automatic index
+
+    /// <summary>net->ifindex: where the next automatic index allocation starts (state export/import).</summary>
+    public int IfindexNext
+    {
+        get => _ifindexNext;
+        set => _ifindexNext = value is >= 1 ? value : 1;
+    }
     /// <summary>dev_base_seq: bumped on every device list change (dump consistency).</summary>
     public uint DevBaseSeq { get; private set; } = 1;
 

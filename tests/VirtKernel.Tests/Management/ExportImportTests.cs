@@ -1,0 +1,149 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Mono.Unix.Native;
+using VirtKernel.Tests.E2E;
+
+namespace VirtKernel.Tests.Management;
+
+/// <summary>Export then Import reproduces what `ip` shows, for the namespace every golden case
+/// leaves; a failing import changes nothing.</summary>
+[Collection("e2e")]
+public class ExportImportTests(VkEnvironment env)
+{
+    public static IEnumerable<object[]> Cases() => GoldenTests.Cases();
+
+    private static readonly string[][] Views =
+    [
+        ["-d", "link", "show"], ["-d", "addr", "show"], ["route", "show", "table", "all"], ["-6", "route", "show", "table", "all"],
+    ];
+
+    // running bridge timers count down between the two looks (the golden corpus masks them too)
+    private static readonly Regex Timers = new(@"((hello|tcn|topology_change|gc|hold|message_age|forward_delay)_timer) +[0-9]+\.[0-9]+");
+
+    private string WriteDoc(string json)
+    {
+        var f = Path.Combine(env.Dir, $"doc-{Guid.NewGuid():N}.json");
+        File.WriteAllText(f, json);
+        Syscall.chmod(f, (FilePermissions)Convert.ToUInt32("644", 8));
+        return f;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void RoundTripReproducesIpOutput(string name)
+    {
+        var c = GoldenCase.Load(env.RepoRoot, name);
+        using var a = new ManagedDaemon(env);
+        using var b = new ManagedDaemon(env);
+        foreach (var line in c.Lines)
+        {
+            var rest = line.StartsWith('?') ? line[1..].Trim() : line;
+            if (rest.StartsWith('!')) continue;
+            a.Ip([.. ShellWords.Split(rest)]);
+        }
+        var (json, rc) = a.Vk("export");
+        Assert.True(rc == 0, json);
+        var doc = WriteDoc(json);
+        var (io, irc) = b.Vk("import", doc);
+        Assert.True(irc == 0, $"import failed: {io}");
+        foreach (var view in Views)
+        {
+            string want = Timers.Replace(a.Ip(view).Output, "$1 *.**");
+            string got = Timers.Replace(b.Ip(view).Output, "$1 *.**");
+            if (want != got) Assert.Fail($"{name}: ip {string.Join(' ', view)} differs after import:\n{Diff.Unified(want, got)}");
+        }
+        // and the imported namespace exports the same links and addresses; so does a named
+        // namespace of the first daemon the document is imported into
+        var first = JsonNode.Parse(json)!;
+        var again = JsonNode.Parse(b.Vk("export").Output)!;
+        Assert.True(JsonNode.DeepEquals(Strip(first["links"]!), Strip(again["links"]!)), "the links section differs after import");
+        Assert.Equal(0, a.Vk("ns", "add", "copy").Status);
+        (io, irc) = a.Vk("import", doc, "--netns", "copy");
+        Assert.True(irc == 0, $"import into a named namespace failed: {io}");
+        var copy = JsonNode.Parse(a.Vk("export", "--netns", "copy").Output)!;
+        Assert.True(JsonNode.DeepEquals(Strip(first["links"]!), Strip(copy["links"]!)), "the links section differs in the named namespace");
+    }
+
+    /// <summary>Running timers (hex-coded read-only bridge attributes) aside.</summary>
+    private static JsonNode Strip(JsonNode links)
+    {
+        var c = links.DeepClone();
+        foreach (var dev in c["devices"]!.AsArray())
+            foreach (var key in new[] { "info_data", "info_slave_data" })
+                if (dev![key] is JsonObject o)
+                    foreach (var t in o.Select(kv => kv.Key).Where(k => k.EndsWith("_TIMER")).ToList()) o.Remove(t);
+        return c;
+    }
+
+    [Fact]
+    public void AFailingImportChangesNothing()
+    {
+        using var d = new ManagedDaemon(env);
+        Assert.Equal(0, d.Ip("link", "add", "v0", "address", "02:00:00:00:00:01", "type", "veth", "peer", "name", "v1", "address", "02:00:00:00:00:02").Status);
+        Assert.Equal(0, d.Ip("addr", "add", "192.0.2.1/24", "dev", "v0").Status);
+        Assert.Equal(0, d.Ip("link", "set", "v0", "up").Status);
+        var before = d.Vk("export").Output;
+        string ipBefore = d.Ip("-d", "addr").Output;
+
+        // a document the kernel refuses half-way (a dummy whose altname is another device's name):
+        // the dry run fails before the namespace is touched
+        var bad = JsonNode.Parse(before)!;
+        var devs = bad["links"]!["devices"]!.AsArray();
+        var dummy = devs[0]!.DeepClone();
+        dummy["ifindex"] = 10; dummy["name"] = "d9"; dummy["kind"] = "dummy"; dummy["mtu"] = 1500;
+        dummy["altnames"] = new JsonArray("v1");
+        dummy["address"] = "02:00:00:00:00:09"; dummy["ipv4"] = new JsonArray(); dummy["ipv6"] = new JsonArray();
+        devs.Add(dummy);
+        var (o, rc) = d.Vk("import", WriteDoc(bad.ToJsonString()));
+        Assert.Equal(1, rc);
+        Assert.Contains("adding altname v1 to d9: EEXIST", o);
+        Assert.Equal(before, d.Vk("export").Output);
+        Assert.Equal(ipBefore, d.Ip("-d", "addr").Output);
+
+        // not a document at all
+        (o, rc) = d.Vk("import", WriteDoc("[1,2]"));
+        Assert.Equal(1, rc);
+        Assert.Contains("InvalidArgs", o);
+        Assert.Equal(before, d.Vk("export").Output);
+
+        // a route no address makes cannot be imported yet: refused, nothing changes
+        var extra = JsonNode.Parse(before)!;
+        var r = extra["routes"]!.AsArray()[0]!.DeepClone();
+        r["metric"] = 4242;
+        extra["routes"]!.AsArray().Add(r);
+        (o, rc) = d.Vk("import", WriteDoc(extra.ToJsonString()));
+        Assert.Equal(1, rc);
+        Assert.Contains("cannot import other routes yet", o);
+        Assert.Equal(before, d.Vk("export").Output);
+
+        // importing the document of a fresh namespace replaces everything (what Reset does)
+        using var fresh = new ManagedDaemon(env);
+        (o, rc) = d.Vk("import", WriteDoc(fresh.Vk("export").Output));
+        Assert.True(rc == 0, o);
+        Assert.Equal(fresh.Ip("-d", "addr").Output, d.Ip("-d", "addr").Output);
+        Assert.Equal(fresh.Ip("route", "show", "table", "all").Output, d.Ip("route", "show", "table", "all").Output);
+        // and back
+        (o, rc) = d.Vk("import", WriteDoc(before));
+        Assert.True(rc == 0, o);
+        Assert.Equal(ipBefore, d.Ip("-d", "addr").Output);
+    }
+
+    [Fact]
+    public void ImportIntoANamedNamespaceAndReset()
+    {
+        using var d = new ManagedDaemon(env);
+        Assert.Equal(0, d.Ip("link", "add", "d0", "address", "02:00:00:00:00:05", "type", "dummy").Status);
+        Assert.Equal(0, d.Ip("addr", "add", "198.51.100.1/24", "dev", "d0").Status);
+        var doc = d.Vk("export").Output;
+        Assert.Equal(0, d.Vk("ns", "add", "copy").Status);
+        var (o, rc) = d.Vk("import", WriteDoc(doc), "--netns", "copy");
+        Assert.True(rc == 0, o);
+        var copied = d.Vk("export", "--netns", "copy").Output;
+        Assert.Contains("198.51.100.1", copied);
+        Assert.Equal("0\t(initial)\n1\tcopy\n", d.Vk("ns", "list").Output);
+        Assert.Equal(0, d.Vk("reset").Status);
+        Assert.Equal("0\t(initial)\n", d.Vk("ns", "list").Output);
+        Assert.Equal("1: lo: <LOOPBACK> mtu 65536 qdisc noop state DOWN mode DEFAULT group default qlen 1000\n    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n",
+            d.Ip("link").Output);
+    }
+}
