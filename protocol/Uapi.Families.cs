@@ -55,3 +55,12 @@ public static partial class Uapi
     public const int DEVCONF_FORCE_FORWARDING = 59;
     public const int NETCONFA_FORCE_FORWARDING = 9;
 }
+
+// Routing attributes newer than the Linux 6.1 headers, as the 6.18 kernel numbers them.
+public static partial class Uapi
+{
+    public const int RTA_FLOWLABEL = 31;
+    public const int FRA_DSCP = 25, FRA_FLOWLABEL = 26, FRA_FLOWLABEL_MASK = 27, FRA_SPORT_MASK = 28,
+        FRA_DPORT_MASK = 29, FRA_DSCP_MASK = 30;
+    public const int NHA_OP_FLAGS = 14, NHA_GROUP_STATS = 15, NHA_HW_STATS_ENABLE = 16, NHA_HW_STATS_USED = 17;
+}

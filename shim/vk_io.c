@@ -15,6 +15,7 @@
 #include <time.h>
 #include <linux/netlink.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -304,6 +305,8 @@ static ssize_t vk_recv_sock(struct vk_sock *s, int fd, struct msghdr *msg, int f
             errno = saved;
             if (vk_elapsed_ns(&t0) >= VK_SPIN_NS)
                 spin = 0; /* now sleep until the answer comes */
+            else
+                sched_yield(); /* the daemon may be waiting for this CPU */
             continue;
         }
         if (r < 0 && nonblocking && !asked && (errno == EAGAIN || errno == EWOULDBLOCK) &&

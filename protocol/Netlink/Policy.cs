@@ -61,38 +61,49 @@ public readonly record struct NlError(int Errno, string? Message = null, int Bad
 /// <summary>tb[]: the attributes of a message by type, as offsets into the message.</summary>
 public sealed class AttrTable
 {
-    private readonly int[] _off; // payload offset into the message, -1 if absent
-    private readonly int[] _len;
-    private readonly int[] _hdrOff;
+    // Compact, since a table is built for every request: _slot[type] is 1 + the index of the
+    // type's entry (0 when absent); entry i is _ent[3i..3i+2] = header offset, payload offset,
+    // payload length. Requests carry a few attributes out of dozens of types.
+    private readonly ushort[] _slot;
+    private int[] _ent;
+    private int _count;
     public ReadOnlyMemory<byte> Message { get; }
 
     public AttrTable(ReadOnlyMemory<byte> message, int maxType)
     {
         Message = message;
-        _off = new int[maxType + 1];
-        _len = new int[maxType + 1];
-        _hdrOff = new int[maxType + 1];
-        Array.Fill(_off, -1);
+        _slot = new ushort[maxType + 1];
+        _ent = new int[3 * 4];
     }
 
-    public int MaxType => _off.Length - 1;
+    public int MaxType => _slot.Length - 1;
 
-    public bool Has(int type) => type <= MaxType && _off[type] >= 0;
+    public bool Has(int type) => (uint)type < (uint)_slot.Length && _slot[type] != 0;
     internal void Set(int type, int hdrOffset, int payloadOffset, int len)
     {
-        _hdrOff[type] = hdrOffset; _off[type] = payloadOffset; _len[type] = len;
+        int i = _slot[type] - 1;
+        if (i < 0)
+        {
+            i = _count++;
+            if (3 * _count > _ent.Length) Array.Resize(ref _ent, _ent.Length * 2);
+            _slot[type] = (ushort)(i + 1);
+        }
+        _ent[3 * i] = hdrOffset; _ent[3 * i + 1] = payloadOffset; _ent[3 * i + 2] = len;
     }
 
-    /// <summary>Offset of the attribute header in the message (for extack NLMSGERR_ATTR_OFFS).</summary>
-    public int OffsetOf(int type) => Has(type) ? _hdrOff[type] : -1;
+    private int Off(int type) => _ent[3 * (_slot[type] - 1) + 1];
+    private int Len(int type) => _ent[3 * (_slot[type] - 1) + 2];
 
-    public ReadOnlySpan<byte> Payload(int type) => Has(type) ? Message.Span.Slice(_off[type], _len[type]) : default;
-    public ReadOnlyMemory<byte> PayloadMemory(int type) => Has(type) ? Message.Slice(_off[type], _len[type]) : default;
+    /// <summary>Offset of the attribute header in the message (for extack NLMSGERR_ATTR_OFFS).</summary>
+    public int OffsetOf(int type) => Has(type) ? _ent[3 * (_slot[type] - 1)] : -1;
+
+    public ReadOnlySpan<byte> Payload(int type) => Has(type) ? Message.Span.Slice(Off(type), Len(type)) : default;
+    public ReadOnlyMemory<byte> PayloadMemory(int type) => Has(type) ? Message.Slice(Off(type), Len(type)) : default;
 
     public NlAttr Get(int type)
     {
         var span = Message.Span;
-        return new NlAttr((ushort)type, span.Slice(_off[type], _len[type]), _hdrOff[type]);
+        return new NlAttr((ushort)type, span.Slice(Off(type), Len(type)), _ent[3 * (_slot[type] - 1)]);
     }
 
     public byte U8(int type) => Payload(type)[0];
@@ -107,7 +118,7 @@ public sealed class AttrTable
     /// warning on success; the caller passes it to the extack where the kernel passes one.</summary>
     public AttrTable? ParseNested(int type, Policy policy, NlValidate validate, out NlError err)
     {
-        return AttrParser.Parse(Message, _off[type], _len[type], policy, validate, out err);
+        return AttrParser.Parse(Message, Off(type), Len(type), policy, validate, out err);
     }
 }
 

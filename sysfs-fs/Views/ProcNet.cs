@@ -29,7 +29,7 @@ internal sealed class ProcNetDir : FsDir
         }
         var net = ns.Net;
         Add("anycast6", _ => "");
-        Add("arp", _ => "IP address       HW type     Flags       HW address            Mask     Device\n");
+        Add("arp", Arp);
         Add("dev", Dev);
         Add("dev_mcast", DevMcast);
         Add("fib_trie", FibTrie);
@@ -239,6 +239,36 @@ internal sealed class ProcNetDir : FsDir
         return sb.ToString();
     }
 
+    // ---- neighbours --------------------------------------------------------------------------------
+
+    /// <summary>arp_seq_show: the ARP table's entries (NEIGH_SEQ_SKIP_NOARP: not those in no state
+    /// but NUD_NOARP), then its proxy entries, in the table's order (the kernel's is its hash's).</summary>
+    private static string Arp(Net net)
+    {
+        var sb = new StringBuilder("IP address       HW type     Flags       HW address            Mask     Device\n");
+        var tbl = net.Neigh.Arp;
+        foreach (var n in tbl.Entries.Values)
+        {
+            if ((n.State & ~NUD_NOARP) == 0 || n.Dev == null) continue;
+            // arp_state_to_flags
+            int flags = (n.State & NUD_PERMANENT) != 0 ? 0x4 | 0x2 : (n.State & NeighTable.NudValid) != 0 ? 0x2 : 0;
+            var hw = new StringBuilder();
+            for (int j = 0; j < n.Dev.AddrLen; j++)
+            {
+                if (j > 0) hw.Append(':');
+                hw.Append((n.Lladdr != null && j < n.Lladdr.Length ? n.Lladdr[j] : 0).ToString("x2"));
+            }
+            sb.Append($"{Inet.FormatV4((uint)n.Key),-16} 0x{n.Dev.Type,-10:x}0x{flags,-10:x}{hw,-17}     *        {n.Dev.Name}\n");
+        }
+        foreach (var p in tbl.Proxies.Values)
+        {
+            // arp_format_pneigh_entry: ATF_PUBL | ATF_PERM
+            int hatype = p.Dev?.Type ?? 0;
+            sb.Append($"{Inet.FormatV4((uint)p.Key),-16} 0x{hatype,-10:x}0x{0xc,-10:x}00:00:00:00:00:00     *        {p.Dev?.Name ?? "*"}\n");
+        }
+        return sb.ToString();
+    }
+
     // ---- routes -----------------------------------------------------------------------------------
 
     private static uint Be(uint hostOrder) => System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(hostOrder);
@@ -256,9 +286,9 @@ internal sealed class ProcNetDir : FsDir
             if (r.Type is (byte)RTN_BROADCAST or (byte)RTN_MULTICAST) continue;
             var nh = r.FirstNh;
             uint mask = r.DstLen == 0 ? 0 : uint.MaxValue << (32 - r.DstLen);
+            // fib_flag_trans: RTF_REJECT for unreachable and prohibit, RTF_UP always
             uint flags = 0x0001; // RTF_UP
-            if (r.Type is (byte)RTN_UNREACHABLE or (byte)RTN_PROHIBIT or (byte)RTN_BLACKHOLE) flags = 0x0200; // RTF_REJECT
-            else if (nh != null && (nh.Flags & RTNH_F_DEAD) != 0) flags = 0;
+            if (r.Type is (byte)RTN_UNREACHABLE or (byte)RTN_PROHIBIT) flags |= 0x0200; // RTF_REJECT
             if (nh is { GwFamily: (byte)AF_INET }) flags |= 0x0002; // RTF_GATEWAY
             if (mask == uint.MaxValue) flags |= 0x0004;             // RTF_HOST
             uint gw = nh is { GwFamily: (byte)AF_INET } ? (uint)nh.Gateway : 0;
@@ -275,14 +305,22 @@ internal sealed class ProcNetDir : FsDir
     private static IEnumerable<Route> MergedRoutes(Net net) =>
         (net.Ipv4.GetTable((uint)RT_TABLE_MAIN)?.Routes ?? []).Concat(net.Ipv4.GetTable((uint)RT_TABLE_LOCAL)?.Routes ?? []);
 
+    /// <summary>fib_trie_seq_show: every table in hash order (id mod 256, newest first in a bucket);
+    /// main and local share one trie until a rule is added (fib_unmerge).</summary>
     private static string FibTrie(Net net)
     {
         var sb = new StringBuilder();
-        var trie = FibTrieView.Build(MergedRoutes(net));
-        trie.Show(sb, "Main");
-        trie.Show(sb, "Local");
+        bool merged = !net.Ipv4.Rules.Unmerged;
+        FibTrieView? shared = null;
         foreach (var t in net.Ipv4.TablesInDumpOrder)
-            if (t.Id is not ((uint)RT_TABLE_MAIN or (uint)RT_TABLE_LOCAL)) FibTrieView.Build(t.Routes).Show(sb, $"Id {t.Id}");
+        {
+            if (t.Id is (uint)RT_TABLE_MAIN or (uint)RT_TABLE_LOCAL)
+            {
+                var trie = merged ? shared ??= FibTrieView.Build(MergedRoutes(net)) : FibTrieView.Build(t.Routes);
+                trie.Show(sb, t.Id == (uint)RT_TABLE_MAIN ? "Main" : "Local");
+            }
+            else FibTrieView.Build(t.Routes).Show(sb, $"Id {t.Id}");
+        }
         return sb.ToString();
     }
 

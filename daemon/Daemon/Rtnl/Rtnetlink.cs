@@ -84,6 +84,9 @@ public sealed class Rtnetlink
         RtnlAddrHandlers.Register(this);
         RtnlInet6IfinfoHandlers.Register(this);
         RtnlRouteHandlers.Register(this);
+        RtnlRuleHandlers.Register(this);
+        RtnlNexthopHandlers.Register(this);
+        RtnlNeighHandlers.Register(this);
         RtnlNsidHandlers.Register(this);
         RtnlNetconfHandlers.Register(this);
     }

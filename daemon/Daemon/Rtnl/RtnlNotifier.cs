@@ -28,7 +28,7 @@ public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents, INetcon
 
     public void End() => _reqSock = null;
 
-    private bool CausedBy(params int[] types) => _reqSock != null && Array.IndexOf(types, (int)_reqHdr.Type) >= 0;
+    private bool CausedBy(int type1, int type2 = -1) => _reqSock != null && (_reqHdr.Type == type1 || _reqHdr.Type == type2);
 
     /// <summary>nlmsg_notify: multicast to the group (minus the requester when it gets an echo), then
     /// the echo.</summary>
@@ -175,11 +175,49 @@ public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents, INetcon
             RouteEventKind.Replace => NLM_F_REPLACE,
             RouteEventKind.Append => NLM_F_CREATE | NLM_F_APPEND,
             RouteEventKind.New => NLM_F_CREATE | NLM_F_EXCL,
+            RouteEventKind.Create => NLM_F_CREATE,
             _ => 0,
         };
         if (route.Family == AF_INET) RtnlRouteHandlers.FillRoute4(_w, route, net, type, pid, seq, flags);
         else RtnlRouteHandlers.FillRoute6(_w, route, net, type, pid, seq, flags);
         Notify(net, group, fromReq);
+    }
+
+    /// <summary>notify_rule_change.</summary>
+    public void Rule(Net net, FibRule rule, bool deleted)
+    {
+        uint group = rule.Family == AF_INET ? (uint)RTNLGRP_IPV4_RULE : (uint)RTNLGRP_IPV6_RULE;
+        bool fromReq = CausedBy(RTM_NEWRULE, RTM_DELRULE);
+        if (!Wanted(net, group, fromReq)) return;
+        _w.Clear();
+        uint pid = fromReq ? _reqSock!.PortId : 0, seq = fromReq ? _reqHdr.Seq : 0;
+        RtnlRuleHandlers.FillRule(_w, rule, net, deleted ? RTM_DELRULE : RTM_NEWRULE, pid, seq, 0);
+        Notify(net, group, fromReq);
+    }
+
+    /// <summary>nexthop_notify.</summary>
+    public void Nexthop(Net net, NexthopObj nh, bool deleted)
+    {
+        uint group = (uint)RTNLGRP_NEXTHOP;
+        bool fromReq = CausedBy(RTM_NEWNEXTHOP, RTM_DELNEXTHOP);
+        if (!Wanted(net, group, fromReq)) return;
+        _w.Clear();
+        uint pid = fromReq ? _reqSock!.PortId : 0, seq = fromReq ? _reqHdr.Seq : 0;
+        int flags = fromReq ? _reqHdr.Flags : 0; // nexthop_notify passes the request's nlmsg_flags on
+        RtnlNexthopHandlers.FillNexthop(_w, nh, deleted ? RTM_DELNEXTHOP : RTM_NEWNEXTHOP, pid, seq, flags);
+        Notify(net, group, fromReq);
+    }
+
+    /// <summary>__neigh_notify (the kernel sends neighbour events with port 0 and no sequence).</summary>
+    public void Neigh(Net net, Neighbour n, bool deleted)
+    {
+        uint group = (uint)RTNLGRP_NEIGH;
+        if (!Wanted(net, group, false)) return;
+        _w.Clear();
+        // neigh_update_notify carries the requester's port; deletions (neigh_cleanup_and_release) do not
+        uint pid = !deleted && CausedBy(RTM_NEWNEIGH, RTM_DELNEIGH) ? _reqSock!.PortId : 0;
+        RtnlNeighHandlers.FillNeigh(_w, n, net, deleted ? RTM_DELNEIGH : RTM_NEWNEIGH, pid, 0, 0);
+        Notify(net, group, false);
     }
 
     /// <summary>inet_netconf_notify_devconf / inet6_netconf_notify_devconf.</summary>

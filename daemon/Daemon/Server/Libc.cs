@@ -59,6 +59,9 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", SetLastError = true)]
     public static partial int close(int fd);
 
+    [LibraryImport("libc")]
+    public static partial int sched_yield();
+
     [LibraryImport("libc", SetLastError = true)]
     public static partial int eventfd(uint initval, int flags);
 

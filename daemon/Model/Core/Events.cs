@@ -20,6 +20,15 @@ public interface INetEvents
     /// although a request caused it: a device the request did not name (a veth's peer). No echo.</summary>
     void LinkUnreported(NetDevice dev, uint change) => Link(dev, false, change);
 
+    /// <summary>notify_rule_change(RTM_NEWRULE/RTM_DELRULE).</summary>
+    void Rule(Net net, FibRule rule, bool deleted) { }
+
+    /// <summary>nexthop_notify(RTM_NEWNEXTHOP/RTM_DELNEXTHOP).</summary>
+    void Nexthop(Net net, NexthopObj nh, bool deleted) { }
+
+    /// <summary>neigh_notify / __neigh_notify(RTM_NEWNEIGH/RTM_DELNEIGH), also for proxy entries.</summary>
+    void Neigh(Net net, Neighbour n, bool deleted) { }
+
     /// <summary>rtmsg_ifinfo_event from rtnetlink_event: an RTM_NEWLINK that names the netdev event
     /// that caused it (IFLA_EVENT_FEATURES, ...).</summary>
     void LinkEvent(NetDevice dev, uint ifaEvent) => Link(dev, false, 0);
@@ -31,7 +40,21 @@ public interface INetEvents
     void BridgeFdb(Links.NetBridge br, Links.FdbEntry f, bool deleted) { }
 }
 
-public enum RouteEventKind { New, Replace, Append, Delete }
+/// <summary>How a route change is announced: the NLM_F_* flags of the RTM_NEWROUTE.</summary>
+public enum RouteEventKind
+{
+    /// <summary>A new route where none with the same keys existed (NLM_F_CREATE|NLM_F_EXCL).</summary>
+    New,
+    /// <summary>NLM_F_REPLACE.</summary>
+    Replace,
+    /// <summary>NLM_F_CREATE|NLM_F_APPEND.</summary>
+    Append,
+    Delete,
+    /// <summary>A new route among others with the same keys, not appended (NLM_F_CREATE).</summary>
+    Create,
+    /// <summary>An existing route changed in place (RTM_NEWROUTE without flags).</summary>
+    Update,
+}
 
 /// <summary>Discards every event (a kernel nobody listens to).</summary>
 public sealed class NullEvents : INetEvents
@@ -40,4 +63,7 @@ public sealed class NullEvents : INetEvents
     public void Link(NetDevice dev, bool deleted, uint change) { }
     public void Addr(IfAddr addr, bool deleted) { }
     public void Route(Net net, Route route, RouteEventKind kind) { }
+    public void Rule(Net net, FibRule rule, bool deleted) { }
+    public void Nexthop(Net net, NexthopObj nh, bool deleted) { }
+    public void Neigh(Net net, Neighbour n, bool deleted) { }
 }

@@ -67,6 +67,7 @@ public sealed partial class Net
         IsInit = kernel.InitNet == null && kernel.Options.RootIsInitNet;
         Ipv4 = new Ipv4.Ipv4Net(this);
         Ipv6 = new Ipv6.Ipv6Net(this);
+        Neigh = new NeighTables(this);
         Sysctl = new VirtKernel.Model.Sysctl.NetSysctl(this);
         if (!IsInit)
         {
@@ -77,14 +78,48 @@ public sealed partial class Net
             Ipv4.InheritDevconf(mode, init?.Ipv4, creator?.Ipv4);
             Ipv6.InheritDevconf(mode, init?.Ipv6, creator?.Ipv6);
         }
-        // registration order of the kernel's netdev notifiers: devinet, fib_frontend, addrconf
+        // registration order of the kernel's netdev notifiers: fib_rules and nexthop (subsys
+        // initcalls), then arp, devinet, fib_frontend (inet_init), then ndisc and addrconf
+        _netdevChain.Add(new FibRulesNetdevEvent(this));
+        _netdevChain.Add(new NhNetdevEvent(this));
+        _netdevChain.Add(Neigh.ArpNotifier);
         _netdevChain.Add(Ipv4.DevinetNotifier);
         _netdevChain.Add(Ipv4.FibNotifier);
+        _netdevChain.Add(Neigh.NdiscNotifier);
         _netdevChain.Add(Ipv6.AddrconfNotifier);
         // the link kinds' notifiers (br_device_event, macvlan_device_event, ...) come after the
         // built-in protocols, as modules register theirs later
         foreach (var ops in LinkOps.All)
             if (ops.CreateNotifier(this) is { } n) _netdevChain.Add(n);
+    }
+
+    /// <summary>The neighbour tables of the namespace (arp_tbl and nd_tbl entries).</summary>
+    public NeighTables Neigh { get; }
+
+    /// <summary>fib_rules_event: rules naming a device attach to it when it appears (or is renamed
+    /// to their name) and detach when it goes.</summary>
+    private sealed class FibRulesNetdevEvent(Net net) : INetdevNotifier
+    {
+        public void OnNetdevEvent(NetdevEvent ev, NetDevice dev)
+        {
+            switch (ev)
+            {
+                case NetdevEvent.Register:
+                    net.Ipv4.Rules.AttachDevice(dev);
+                    net.Ipv6.Rules.AttachDevice(dev);
+                    break;
+                case NetdevEvent.ChangeName:
+                    net.Ipv4.Rules.DetachDevice(dev);
+                    net.Ipv6.Rules.DetachDevice(dev);
+                    net.Ipv4.Rules.AttachDevice(dev);
+                    net.Ipv6.Rules.AttachDevice(dev);
+                    break;
+                case NetdevEvent.Unregister:
+                    net.Ipv4.Rules.DetachDevice(dev);
+                    net.Ipv6.Rules.DetachDevice(dev);
+                    break;
+            }
+        }
     }
 
     public INetEvents Events => Kernel.Events;

@@ -149,6 +149,18 @@ public sealed partial class Ipv4Net
             }
         }
 
+        // On promotion all secondaries of the subnet change their primary (prefsrc): their routes
+        // go now, while every address is still listed, and come back with the new one below.
+        if (promote != null)
+        {
+            bool from = false;
+            foreach (var ifa in inDev.Addrs.ToArray())
+            {
+                if (ifa == promote) from = true;
+                if (from && ifa1.Mask == ifa.Mask && ifa1.Matches(ifa.Address)) FibDelIfaddr(ifa, ifa1);
+            }
+        }
+
         // 2. unlink it
         inDev.Unlink(ifa1);
         HashRemove(ifa1);

@@ -28,13 +28,21 @@ public sealed partial class Ipv4Net
         // fib4_rules_init / ip_fib_net_init: local and main exist from the start
         NewTable(RT_TABLE_LOCAL);
         NewTable(RT_TABLE_MAIN);
+        Rules = new FibRulesOps(net, (byte)AF_INET);
+        Rules.AddDefaults();
     }
+
+    /// <summary>net->ipv4.rules_ops: the IPv4 policy rules.</summary>
+    public FibRulesOps Rules { get; }
 
     public FibTable Local => _tables[RT_TABLE_LOCAL];
     public FibTable Main => _tables[RT_TABLE_MAIN];
 
     /// <summary>fib_get_table.</summary>
     public FibTable? GetTable(uint id) => _tables.GetValueOrDefault(id == 0 ? RT_TABLE_MAIN : id);
+
+    /// <summary>The table with exactly this id (0 is no table).</summary>
+    public FibTable? GetTableExact(uint id) => _tables.GetValueOrDefault(id);
 
     /// <summary>fib_new_table.</summary>
     public FibTable NewTable(uint id)

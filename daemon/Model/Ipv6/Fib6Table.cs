@@ -5,27 +5,42 @@ namespace VirtKernel.Model.Ipv6;
 
 /// <summary>struct fib6_table with its radix tree (net/ipv6/ip6_fib.c). Routes are grouped in nodes
 /// by destination prefix; a node's leaf list is ordered by metric (fib6_add_rt2node appends after
-/// routes of equal metric). Dumps follow fib6_walk's post-order: a prefix comes after every more
-/// specific prefix below it, which is the order of (last address covered, longer prefix first).
-/// Longest-prefix match probes one hash per prefix length present.</summary>
+/// routes of equal metric, ECMP siblings included). Dumps follow fib6_walk's post-order: a prefix
+/// comes after every more specific prefix below it, which is the order of (last address covered,
+/// longer prefix first). Longest-prefix match probes one hash per prefix length present (at most
+/// 129 probes: O(prefix length)); an ordered index lets a dump resume after the last node it sent.</summary>
 public sealed class Fib6Table
 {
+    /// <summary>Walk order key: last address covered, then longer prefix first, then the source prefix.</summary>
+    public readonly record struct Key(UInt128 Last, byte InvPlen, UInt128 Src, byte SrcLen) : IComparable<Key>
+    {
+        public int CompareTo(Key o)
+        {
+            int c = Last.CompareTo(o.Last);
+            if (c != 0) return c;
+            c = InvPlen.CompareTo(o.InvPlen);
+            if (c != 0) return c;
+            c = o.SrcLen.CompareTo(SrcLen);
+            return c != 0 ? c : Src.CompareTo(o.Src);
+        }
+    }
+
     public sealed class Node
     {
         public UInt128 Key;
         public byte Plen;
+        public UInt128 Src;
+        public byte SrcLen;
         public readonly List<Route> Leaf = new(1);
         public UInt128 Last => Key | ~Inet.Mask6(Plen);
+        public Fib6Table.Key SortKey => MakeKey(Key, Plen, Src, SrcLen);
     }
 
-    private static readonly Comparer<Node> DumpOrder = Comparer<Node>.Create((a, b) =>
-    {
-        int c = a.Last.CompareTo(b.Last);
-        return c != 0 ? c : b.Plen.CompareTo(a.Plen);
-    });
+    private static Key MakeKey(UInt128 dst, byte plen, UInt128 src, byte srcLen) =>
+        new(dst | ~Inet.Mask6(plen), (byte)(128 - plen), src, srcLen);
 
-    private readonly Dictionary<(UInt128, byte), Node> _nodes = new();
-    private readonly SortedSet<Node> _ordered = new(DumpOrder);
+    private readonly Dictionary<Key, Node> _nodes = new();
+    private readonly SortedIndex<Key, Node> _ordered = new();
     private readonly int[] _plenCount = new int[129];
     private UInt128 _plenMaskLo; // bits 0..127 for plen 0..127
     private bool _has128;
@@ -40,17 +55,33 @@ public sealed class Fib6Table
     internal long CreatedSeq { get; }
     public int RouteCount { get; private set; }
 
+    /// <summary>Every route in dump order, tolerant of changes between steps.</summary>
     public IEnumerable<Route> Routes
     {
         get
         {
-            foreach (var n in _ordered)
-                foreach (var r in n.Leaf)
-                    yield return r;
+            var c = _ordered.Start();
+            while (_ordered.MoveNext(ref c))
+            {
+                var n = c.Value;
+                for (int i = 0; i < n.Leaf.Count; i++) yield return n.Leaf[i];
+            }
         }
     }
 
-    public Node? FindNode(UInt128 key, byte plen) => _nodes.GetValueOrDefault((key, plen));
+    /// <summary>A snapshot of every route.</summary>
+    public List<Route> RouteList()
+    {
+        var l = new List<Route>(RouteCount);
+        foreach (var n in _ordered.Values) l.AddRange(n.Leaf);
+        return l;
+    }
+
+    /// <summary>fib6_locate with exact match (destination only).</summary>
+    public Node? FindNode(UInt128 key, byte plen) => FindNode(key, plen, 0, 0);
+
+    public Node? FindNode(UInt128 key, byte plen, UInt128 src, byte srcLen) =>
+        _nodes.GetValueOrDefault(MakeKey(key & Inet.Mask6(plen), plen, src & Inet.Mask6(srcLen), srcLen));
 
     private bool HasPlen(int plen) => plen == 128 ? _has128 : ((_plenMaskLo >> plen) & UInt128.One) != UInt128.Zero;
 
@@ -63,77 +94,80 @@ public sealed class Fib6Table
         else _plenMaskLo &= ~(UInt128.One << plen);
     }
 
-    /// <summary>fib6_add + fib6_add_rt2node: inserts <paramref name="rt"/> under NLM_F_* semantics.
-    /// Same metric and same nexthop is a duplicate (EEXIST); NLM_F_REPLACE replaces the first route
-    /// of equal metric.</summary>
-    public KErr Insert(Route rt, ushort nlflags, Func<Route, Route, bool> sameNexthop, out Route? replaced)
+    /// <summary>The node for a route, created when missing.</summary>
+    public Node GetOrAddNode(Route rt)
     {
-        replaced = null;
-        bool replace = (nlflags & NLM_F_REPLACE) != 0;
-        bool add = (nlflags & NLM_F_CREATE) != 0;
-        var node = FindNode(rt.Dst, rt.DstLen);
-        int ins = node?.Leaf.Count ?? 0;
-        if (node != null)
-        {
-            var leaf = node.Leaf;
-            for (int i = 0; i < leaf.Count; i++)
-            {
-                var iter = leaf[i];
-                if (iter.Priority == rt.Priority)
-                {
-                    if ((nlflags & NLM_F_EXCL) != 0) return new KErr(Errno.EEXIST);
-                    if (replace)
-                    {
-                        rt.Table = Id;
-                        rt.Seq = iter.Seq;
-                        leaf[i] = rt;
-                        iter.Dead = true;
-                        replaced = iter;
-                        return KErr.Ok;
-                    }
-                    if (sameNexthop(iter, rt)) return new KErr(Errno.EEXIST);
-                }
-                if (iter.Priority > rt.Priority) { ins = i; break; }
-                ins = i + 1;
-            }
-        }
-        if (replace && !add) return new KErr(Errno.ENOENT);
-        if (node == null)
-        {
-            node = new Node { Key = rt.Dst, Plen = rt.DstLen };
-            _nodes.Add((rt.Dst, rt.DstLen), node);
-            _ordered.Add(node);
-            CountPlen(rt.DstLen, 1);
-            ins = 0;
-        }
-        node.Leaf.Insert(ins, rt);
+        var k = MakeKey(rt.Dst, rt.DstLen, rt.Src, rt.SrcLen);
+        if (_nodes.TryGetValue(k, out var node)) return node;
+        node = new Node { Key = rt.Dst, Plen = rt.DstLen, Src = rt.Src, SrcLen = rt.SrcLen };
+        _nodes.Add(k, node);
+        _ordered.Add(k, node);
+        CountPlen(rt.DstLen, 1);
+        return node;
+    }
+
+    /// <summary>Links a route into its node's leaf list at <paramref name="index"/>.</summary>
+    public void LinkAt(Node node, int index, Route rt)
+    {
+        node.Leaf.Insert(index, rt);
         rt.Table = Id;
         rt.Dead = false;
         RouteCount++;
-        return KErr.Ok;
     }
 
+    /// <summary>Replaces the route at <paramref name="index"/>.</summary>
+    public void ReplaceAt(Node node, int index, Route rt)
+    {
+        var old = node.Leaf[index];
+        node.Leaf[index] = rt;
+        rt.Table = Id;
+        rt.Dead = false;
+        old.Dead = true;
+    }
+
+    /// <summary>Unlinks the route at <paramref name="index"/> (the node stays: the caller holds a route in it).</summary>
+    public void RemoveAt(Node node, int index)
+    {
+        node.Leaf[index].Dead = true;
+        node.Leaf.RemoveAt(index);
+        RouteCount--;
+    }
+
+    /// <summary>Unlinks a route; an emptied node goes away.</summary>
     public void Remove(Route rt)
     {
-        var node = FindNode(rt.Dst, rt.DstLen);
+        var node = FindNode(rt.Dst, rt.DstLen, rt.Src, rt.SrcLen);
         if (node == null || !node.Leaf.Remove(rt)) return;
         rt.Dead = true;
         RouteCount--;
-        if (node.Leaf.Count == 0)
-        {
-            _nodes.Remove((node.Key, node.Plen));
-            _ordered.Remove(node);
-            CountPlen(node.Plen, -1);
-        }
+        if (node.Leaf.Count == 0) DropNode(node);
     }
 
-    /// <summary>Nodes covering <paramref name="addr"/>, most specific first (fib6_node_lookup).</summary>
-    public IEnumerable<Node> Matches(UInt128 addr)
+    /// <summary>Removes an empty node (a node created for an insert that then failed, too).</summary>
+    public void DropNode(Node node)
     {
-        for (int plen = 128; plen >= 0; plen--)
+        if (node.Leaf.Count != 0) return;
+        var k = node.SortKey;
+        if (!_nodes.Remove(k)) return;
+        _ordered.Remove(k);
+        CountPlen(node.Plen, -1);
+    }
+
+    /// <summary>Nodes covering <paramref name="addr"/>, most specific first (fib6_node_lookup and
+    /// fib6_backtrack; source-specific nodes are not matched by source): the next node with a
+    /// prefix of at most <paramref name="plen"/> bits (start at 128), leaving <paramref name="plen"/>
+    /// below it for the next call; null when none is left.</summary>
+    public Node? NextMatch(UInt128 addr, ref int plen)
+    {
+        for (; plen >= 0; plen--)
         {
             if (!HasPlen(plen)) continue;
-            if (_nodes.TryGetValue((addr & Inet.Mask6(plen), (byte)plen), out var n)) yield return n;
+            if (_nodes.TryGetValue(MakeKey(addr & Inet.Mask6(plen), (byte)plen, 0, 0), out var n))
+            {
+                plen--;
+                return n;
+            }
         }
+        return null;
     }
 }

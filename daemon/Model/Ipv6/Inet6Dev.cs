@@ -46,6 +46,7 @@ public sealed class Inet6Dev
         _list.Add(ifa);
         if (!_byAddr.TryGetValue(ifa.Addr, out var l)) _byAddr[ifa.Addr] = l = new List<Inet6IfAddr>(1);
         l.Add(ifa);
+        Dev.Net.Ipv6.AddrHashAdd(ifa);
     }
 
     internal void Unlink(Inet6IfAddr ifa)
@@ -56,6 +57,7 @@ public sealed class Inet6Dev
             l.Remove(ifa);
             if (l.Count == 0) _byAddr.Remove(ifa.Addr);
         }
+        Dev.Net.Ipv6.AddrHashRemove(ifa);
     }
 
     /// <summary>The address with this value on this device, if any.</summary>

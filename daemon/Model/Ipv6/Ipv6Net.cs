@@ -23,7 +23,12 @@ public sealed partial class Ipv6Net
         AddrconfNotifier = new AddrconfNotify(this);
         NewTable(RT_TABLE_MAIN);
         NewTable(RT_TABLE_LOCAL);
+        Rules = new FibRulesOps(net, (byte)AF_INET6);
+        Rules.AddDefaults();
     }
+
+    /// <summary>net->ipv6.fib6_rules_ops: the IPv6 policy rules.</summary>
+    public FibRulesOps Rules { get; }
 
     public Fib6Table Main => _tables[RT_TABLE_MAIN];
     public Fib6Table Local => _tables[RT_TABLE_LOCAL];

@@ -20,24 +20,12 @@ public class MalformedInputTests
     /// <summary>Cases known to differ from the kernel, with why.</summary>
     private static readonly Dictionary<string, string> Pending = new()
     {
-        ["delroute-4-bytes"] = "route configuration is the routing work (issue 3)",
-        ["getroute-doit-4-bytes"] = "route configuration is the routing work (issue 3)",
-        ["newroute-4-bytes"] = "route configuration is the routing work (issue 3)",
-        ["newroute-dst-2-bytes"] = "route configuration is the routing work (issue 3)",
-        ["newroute-oif-2-bytes"] = "route configuration is the routing work (issue 3)",
     };
 
     public static TheoryData<string> Names()
     {
         var d = new TheoryData<string>();
         foreach (var c in MalformedInputCases.All.Where(c => !Pending.ContainsKey(c.Name))) d.Add(c.Name);
-        return d;
-    }
-
-    public static TheoryData<string> PendingNames()
-    {
-        var d = new TheoryData<string>();
-        foreach (var name in Pending.Keys) d.Add(name);
         return d;
     }
 
@@ -49,12 +37,15 @@ public class MalformedInputTests
         if (diff != null) Assert.Fail(diff);
     }
 
-    [Theory]
-    [MemberData(nameof(PendingNames))]
-    public void PendingCasesStillDiffer(string name)
+    /// <summary>Every pending case still differs (a fact, so that an empty list is no error).</summary>
+    [Fact]
+    public void PendingCasesStillDiffer()
     {
-        var diff = Compare(MalformedInputCases.All.Single(x => x.Name == name));
-        Assert.True(diff != null, $"{name} now answers like the kernel: take it off the pending list ({Pending[name]})");
+        foreach (var (name, why) in Pending)
+        {
+            var diff = Compare(MalformedInputCases.All.Single(x => x.Name == name));
+            Assert.True(diff != null, $"{name} now answers like the kernel: take it off the pending list ({why})");
+        }
     }
 
     /// <summary>Runs a case on a fresh virtual kernel; null when every answer matches the kernel's.</summary>

@@ -104,7 +104,7 @@ public sealed class RouteState : IStateSubsystem
             foreach (var r in t.Routes) rank[r] = pos[Describe(r).ToJsonString()].Dequeue();
         foreach (var t in net.Ipv4.Tables)
             foreach (var g in t.Routes.GroupBy(r => ((uint)r.Dst, r.DstLen)).Where(g => g.Count() > 1).ToList())
-                if (t.FindNode(g.Key.Item1, g.Key.DstLen) is { } n) n.Aliases.Sort((a, b) => rank[a].CompareTo(rank[b]));
+                t.SortAliases(g.Key.Item1, g.Key.DstLen, (a, b) => rank[a].CompareTo(rank[b]));
         foreach (var t in net.Ipv6.Tables)
             foreach (var g in t.Routes.GroupBy(r => (r.Dst, r.DstLen)).Where(g => g.Count() > 1).ToList())
                 if (t.FindNode(g.Key.Dst, g.Key.DstLen) is { } n) n.Leaf.Sort((a, b) => rank[a].CompareTo(rank[b]));
