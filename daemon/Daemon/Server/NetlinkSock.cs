@@ -196,6 +196,9 @@ public sealed class NetlinkSock
         if (OverrunPending)
         {
             OverrunPending = false;
+            // netlink_recvmsg reports sk_err and then wakes the socket too: with nothing queued
+            // behind the report, the socket is no longer congested
+            if (_out.Count == 0) Congested = false;
             return OverrunFrame;
         }
         if (_out.Count == 0) return null;
