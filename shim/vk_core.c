@@ -156,6 +156,16 @@ struct vk_sock *vk_sock_get(int fd)
     return s;
 }
 
+struct vk_sock *vk_nl_get(int fd)
+{
+    struct vk_sock *s = vk_sock_get(fd);
+    if (s != NULL && s->family != AF_NETLINK) {
+        vk_sock_put(s);
+        return NULL;
+    }
+    return s;
+}
+
 void vk_sock_put(struct vk_sock *s)
 {
     if (s != NULL && __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0) {
@@ -170,6 +180,7 @@ struct vk_sock *vk_sock_new(uint32_t id, int type, int protocol)
     if (s == NULL)
         return NULL;
     s->refs = 1;
+    s->family = AF_NETLINK;
     s->id = id;
     s->type = type;
     s->protocol = protocol;
@@ -649,6 +660,7 @@ __attribute__((constructor)) static void vk_init(void)
     __atomic_store_n(&vk_pid, getpid(), __ATOMIC_RELAXED);
     pthread_atfork(vk_atfork_prepare, vk_atfork_parent, vk_atfork_child);
     vk_view_init();
+    vk_time_init();
     vk_netns_init();
     errno = saved;
 }

@@ -43,6 +43,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
@@ -109,7 +111,7 @@ int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *buf, int f
     X(setresgid) X(setfsuid) X(setfsgid)                                                       \
     X(unshare) X(setns) X(mount) X(umount) X(umount2) X(syscall)                               \
     X(fork) X(execve) X(execv) X(execvp) X(execvpe) X(fexecve) X(execveat) X(posix_spawn)      \
-    X(posix_spawnp)
+    X(posix_spawnp) X(clock_gettime) X(gettimeofday) X(time) X(timespec_get)
 
 enum vk_libc_index {
 #define VK_LIBC_ENUM(name) VK_LIBC_##name,
@@ -244,6 +246,10 @@ void *vk_libc_sym(enum vk_libc_index idx);
 #define libc_execveat VK_LIBC(execveat)
 #define libc_posix_spawn VK_LIBC(posix_spawn)
 #define libc_posix_spawnp VK_LIBC(posix_spawnp)
+#define libc_clock_gettime VK_LIBC(clock_gettime)
+#define libc_gettimeofday VK_LIBC(gettimeofday)
+#define libc_time VK_LIBC(time)
+#define libc_timespec_get VK_LIBC(timespec_get)
 
 /* ---- emulated netlink sockets ---- */
 
@@ -255,13 +261,18 @@ void *vk_libc_sym(enum vk_libc_index idx);
 #define VK_SO_SLOTS 80
 #define VK_RTNL_NGROUPS 39      /* RTNLGRP_MAX of Linux 6.18: nl_table[NETLINK_ROUTE].groups */          /* SOL_SOCKET option numbers mirrored in vk_sock.so_val */
 
-/* State of one emulated netlink socket, shared by every fd that refers to it (dup, fork). */
+/* State of one emulated socket, shared by every fd that refers to it (dup, fork): a netlink
+ * socket (a data connection to the daemon), or a packet socket (vk_packet.c: a placeholder fd
+ * whose address names a device of the virtual kernel). */
 struct vk_sock {
     int refs;          /* fd table entries + callers holding it (atomic) */
-    uint32_t id;       /* the daemon's socket id (VK_RX_HELLO answer) */
+    int family;        /* AF_NETLINK or AF_PACKET */
+    uint32_t id;       /* the daemon's socket id (VK_RX_HELLO answer); 0 for AF_PACKET */
     int type;          /* SOCK_RAW or SOCK_DGRAM */
     int protocol;      /* NETLINK_* */
     int dirty;         /* sent since the last VK_CTL_SYNC (atomic) */
+    int drained;       /* received since the last VK_CTL_SYNC (atomic): an empty connection may
+                        * not mean an empty queue */
     int nonblock;      /* O_NONBLOCK of the open file description as this process last set or
                         * read it: -1 unknown, 0, 1 (atomic); saves an fcntl per receive */
     /* Everything below is protected by vk_lock() (one process-wide lock, never held across a
@@ -280,6 +291,9 @@ struct vk_sock {
     int bound_ifindex;          /* SO_BINDTODEVICE / SO_BINDTOIFINDEX */
     char bound_dev[IFNAMSIZ];
     uint64_t pacing_rate;       /* SO_MAX_PACING_RATE */
+    /* AF_PACKET: what bind gave (po->ifindex, po->num as given, network order) */
+    int pk_ifindex;
+    uint16_t pk_proto;
 };
 
 void vk_lock(void);
@@ -290,6 +304,8 @@ void vk_sockopt_init(struct vk_sock *s); /* vk_sockopt.c: SOL_SOCKET defaults */
 int vk_fd_is_emulated(int fd);
 /* Take a reference on fd's socket, or NULL if fd is not emulated. Release with vk_sock_put. */
 struct vk_sock *vk_sock_get(int fd);
+/* The same for emulated netlink sockets only (NULL for anything else, packet sockets included). */
+struct vk_sock *vk_nl_get(int fd);
 void vk_sock_put(struct vk_sock *s);
 struct vk_sock *vk_sock_new(uint32_t id, int type, int protocol);
 /* Remember O_NONBLOCK of fd's socket after fcntl(F_SETFL)/ioctl(FIONBIO) changed it. */
@@ -305,6 +321,14 @@ void vk_fd_clear_range(unsigned int first, unsigned int last);
 /* True in a vfork child (shares our memory but has its own pid): it must not touch the fd
  * table or the control connection, and must not allocate or lock. */
 int vk_in_vfork_child(void);
+
+/* ---- packet sockets (vk_packet.c) ---- */
+
+/* socket(AF_PACKET, type, protocol): a placeholder fd; -1 with errno on failure. */
+int vk_packet_socket(int type, int protocol);
+/* bind/getsockname of an emulated packet socket: 0 or -errno. */
+int vk_packet_bind(struct vk_sock *s, const struct sockaddr *addr, socklen_t len);
+int vk_packet_getname(struct vk_sock *s, struct sockaddr *addr, socklen_t *len);
 
 /* ---- connections to the daemon ---- */
 
@@ -377,6 +401,15 @@ int vk_nsfd_netns(int fd);
 /* The table sent with a data frame (vk_proto.h struct vk_nsfd), unresolved entries resolved
  * first. Returns the number of entries written (at most max). */
 int vk_nsfd_collect(struct vk_nsfd *out, int max);
+
+/* ---- a fixed wall clock for tests (vk_time.c) ---- */
+
+/* VIRTKERNEL_REALTIME=SECONDS[.FRACTION] (seconds since the epoch, up to nine digits of fraction):
+ * CLOCK_REALTIME, gettimeofday, time and timespec_get answer that instant and it does not advance,
+ * so that what clients print of the wall clock (ip -t monitor) is the same on every run. Read by
+ * the constructor; anything else than such a number leaves the real clock. */
+#define VK_ENV_REALTIME "VIRTKERNEL_REALTIME"
+void vk_time_init(void);
 
 /* ---- environment of exec'd programs (vk_exec.c) ---- */
 

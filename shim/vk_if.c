@@ -161,6 +161,7 @@ static int vk_ioctl_if(int fd, unsigned long request, unsigned int cmd, void *ar
     struct vk_sock *s = vk_sock_get(fd);
     if (s != NULL) {
         sock_id = s->id; /* the ioctl acts in the socket's namespace (sock_net) */
+        family = s->family;
         vk_sock_put(s);
     } else {
         socklen_t l = sizeof(family);

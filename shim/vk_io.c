@@ -144,7 +144,7 @@ static ssize_t vk_send_sock(struct vk_sock *s, int fd, const struct iovec *iov, 
 
 VK_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc_sendmsg(fd, msg, flags);
     ssize_t r = msg == NULL ? vk_fail(EFAULT)
@@ -158,7 +158,7 @@ VK_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 VK_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
                          const struct sockaddr *addr, socklen_t addrlen)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc_sendto(fd, buf, len, flags, addr, addrlen);
     struct iovec iov = {(void *)buf, len};
@@ -169,7 +169,7 @@ VK_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 
 VK_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc_send(fd, buf, len, flags);
     struct iovec iov = {(void *)buf, len};
@@ -180,7 +180,7 @@ VK_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 
 VK_EXPORT ssize_t write(int fd, const void *buf, size_t len)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc_write(fd, buf, len);
     /* sock_write_iter: O_NONBLOCK of the fd applies by itself on the daemon connection */
@@ -192,7 +192,7 @@ VK_EXPORT ssize_t write(int fd, const void *buf, size_t len)
 
 VK_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc_writev(fd, iov, iovcnt);
     ssize_t r = iovcnt < 0 ? vk_fail(EINVAL) : vk_send_sock(s, fd, iov, (size_t)iovcnt, NULL, 0, 0);
@@ -202,7 +202,7 @@ VK_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 
 VK_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc_sendmmsg(fd, vec, vlen, flags);
     /* __sys_sendmmsg: stop at the first error, report it only if nothing was sent */
@@ -294,6 +294,7 @@ static ssize_t vk_recv_sock(struct vk_sock *s, int fd, struct msghdr *msg, int f
         return -1;
     struct msghdr m;
     ssize_t r;
+    int asked = 0;
     for (;;) {
         memset(&m, 0, sizeof(m));
         m.msg_iov = v;
@@ -308,6 +309,18 @@ static ssize_t vk_recv_sock(struct vk_sock *s, int fd, struct msghdr *msg, int f
                 sched_yield(); /* the daemon may be waiting for this CPU */
             continue;
         }
+        if (r < 0 && nonblocking && !asked && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+            __atomic_exchange_n(&s->drained, 0, __ATOMIC_ACQ_REL)) {
+            /* The connection is empty after receives: the socket's queue may go on in the daemon
+             * (a connection holds little), and what the kernel has queued a non-blocking receive
+             * gets. VK_CTL_SYNC pushes it and says whether there was any. */
+            asked = 1;
+            if (vk_ctl(VK_CTL_SYNC, s->id, NULL, 0, NULL, 0, NULL, NULL) > 0) {
+                errno = saved;
+                continue;
+            }
+            errno = EAGAIN;
+        }
         if (r <= 0)
             break; /* error, or 0 = the daemon closed: EOF, as "EOF on netlink" */
         if (r < (ssize_t)sizeof(rx)) {
@@ -315,8 +328,11 @@ static ssize_t vk_recv_sock(struct vk_sock *s, int fd, struct msghdr *msg, int f
             r = -1;
             break;
         }
-        if (rx.op == VK_RX_DATA)
+        if (rx.op == VK_RX_DATA) {
+            if (!(kflags & MSG_PEEK))
+                __atomic_store_n(&s->drained, 1, __ATOMIC_RELEASE);
             break;
+        }
         if (kflags & MSG_PEEK) {
             /* consumed even by a peek: the error is reported once */
             struct vk_rx skip;
@@ -370,7 +386,7 @@ static ssize_t vk_recv_sock(struct vk_sock *s, int fd, struct msghdr *msg, int f
 
 VK_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc_recvmsg(fd, msg, flags);
     ssize_t r = msg == NULL ? vk_fail(EFAULT) : vk_recv_sock(s, fd, msg, flags);
@@ -396,7 +412,7 @@ static ssize_t vk_recvfrom_sock(struct vk_sock *s, int fd, void *buf, size_t len
 VK_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *addr,
                            socklen_t *addrlen)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc_recvfrom(fd, buf, len, flags, addr, addrlen);
     ssize_t r = vk_recvfrom_sock(s, fd, buf, len, flags, addr, addrlen);
@@ -406,7 +422,7 @@ VK_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sock
 
 VK_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc_recv(fd, buf, len, flags);
     ssize_t r = vk_recvfrom_sock(s, fd, buf, len, flags, NULL, NULL);
@@ -416,7 +432,7 @@ VK_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
 
 VK_EXPORT ssize_t read(int fd, void *buf, size_t len)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc_read(fd, buf, len);
     /* sock_read_iter: a zero-length read returns 0 without consuming anything */
@@ -427,7 +443,7 @@ VK_EXPORT ssize_t read(int fd, void *buf, size_t len)
 
 VK_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc_readv(fd, iov, iovcnt);
     size_t total = 0;
@@ -442,7 +458,7 @@ VK_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 VK_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
                        struct timespec *timeout)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc_recvmmsg(fd, vec, vlen, flags, timeout);
     /* do_recvmmsg without the timeout: MSG_WAITFORONE makes every receive after the first
@@ -474,7 +490,7 @@ VK_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags
 
 VK_EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc___read_chk(fd, buf, len, buflen);
     if (len > buflen)
@@ -486,7 +502,7 @@ VK_EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 
 VK_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc___recv_chk(fd, buf, len, buflen, flags);
     if (len > buflen)
@@ -499,7 +515,7 @@ VK_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int f
 VK_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
                                  struct sockaddr *addr, socklen_t *addrlen)
 {
-    struct vk_sock *s = vk_sock_get(fd);
+    struct vk_sock *s = vk_nl_get(fd);
     if (s == NULL)
         return libc___recvfrom_chk(fd, buf, len, buflen, flags, addr, addrlen);
     if (len > buflen)

@@ -55,7 +55,10 @@ enum vk_tx_op {
     VK_TX_DATA = 1,       /* payload: the bytes the application sent (may hold several netlink messages) */
     VK_TX_SETSOCKOPT = 2, /* payload: {i32 level, i32 name} + value. One-way: the shim has checked
                            * it as netlink_setsockopt would (no answer needed), and frames are
-                           * processed in order, so later requests see the option */
+                           * processed in order, so later requests see the option. Besides
+                           * SOL_NETLINK options: SOL_SOCKET SO_RCVBUF / SO_RCVBUFFORCE with the
+                           * value the application gave (the daemon computes sk_rcvbuf, which
+                           * bounds the socket's queue) */
     VK_TX_BIND = 3,       /* payload: {u32 groups}. One-way bind(nl_pid = 0): the socket takes the
                            * port id announced in the hello answer; groups as netlink_bind sets them */
 };
@@ -103,7 +106,9 @@ enum vk_ctl_op {
     VK_CTL_GETSOCKNAME = 3, /* sock; out: {u32 portid, u32 groups} (groups = first 32 as a mask) */
     VK_CTL_SETSOCKOPT = 4,  /* sock; in: {i32 level, i32 name} + value bytes; out: - */
     VK_CTL_GETSOCKOPT = 5,  /* sock; in: {i32 level, i32 name, u32 optlen}; out: value bytes (ret = full length) */
-    VK_CTL_SYNC = 6,        /* sock; out: - ; returns once earlier data frames were processed */
+    VK_CTL_SYNC = 6,        /* sock; out: - ; returns once earlier data frames were processed
+                             * and the socket's queued frames pushed onto its data connection (as
+                             * far as it takes them); ret = 1 when frames were waiting, else 0 */
     VK_CTL_IOCTL = 7,       /* sock = the emulated socket the ioctl was made on (the ioctl acts in its
                              * namespace), else 0; aux = AF_* of that socket; in: {u32 request} +
                              * the argument; out: the argument to copy back; see below */

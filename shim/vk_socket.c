@@ -76,6 +76,8 @@ static int vk_netlink_socket(int type, int protocol)
 
 VK_EXPORT int socket(int domain, int type, int protocol)
 {
+    if (domain == AF_PACKET && (type & 0xf) != SOCK_PACKET)
+        return vk_packet_socket(type, protocol);
     if (domain != AF_NETLINK) {
         int fd = libc_socket(domain, type, protocol);
         vk_fd_created(fd);
@@ -105,6 +107,11 @@ VK_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
     struct vk_sock *s = vk_sock_get(fd);
     if (s == NULL)
         return libc_bind(fd, addr, len);
+    if (s->family == AF_PACKET) {
+        int r = vk_packet_bind(s, addr, len);
+        vk_sock_put(s);
+        return r < 0 ? vk_fail(-r) : 0;
+    }
 
     int ret = -EINVAL;
     /* netlink_bind */
@@ -148,6 +155,10 @@ VK_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     struct vk_sock *s = vk_sock_get(fd);
     if (s == NULL)
         return libc_connect(fd, addr, len);
+    if (s->family == AF_PACKET) {
+        vk_sock_put(s);
+        return vk_fail(EOPNOTSUPP); /* sock_no_connect */
+    }
 
     int ret;
     /* netlink_connect */
@@ -187,6 +198,11 @@ VK_EXPORT int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
     struct vk_sock *s = vk_sock_get(fd);
     if (s == NULL)
         return libc_getsockname(fd, addr, len);
+    if (s->family == AF_PACKET) {
+        int r = vk_packet_getname(s, addr, len);
+        vk_sock_put(s);
+        return r < 0 ? vk_fail(-r) : 0;
+    }
 
     vk_lock();
     int known = s->name_known;
@@ -220,6 +236,10 @@ VK_EXPORT int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
     struct vk_sock *s = vk_sock_get(fd);
     if (s == NULL)
         return libc_getpeername(fd, addr, len);
+    if (s->family == AF_PACKET) {
+        vk_sock_put(s);
+        return vk_fail(EOPNOTSUPP); /* packet_getname(peer) */
+    }
     vk_lock();
     uint32_t pid = s->dst_pid, groups = s->dst_groups;
     vk_unlock();

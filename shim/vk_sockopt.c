@@ -305,6 +305,11 @@ static int vk_set_sol_socket(struct vk_sock *s, int fd, int name, const void *op
             ret = vk_set_filter(s, optval, optlen);
         else if (name == SO_BINDTOIFINDEX)
             ret = val < 0 ? -EINVAL : vk_bind_dev(s, NULL, val);
+        else if ((name == SO_RCVBUF || name == SO_RCVBUFFORCE) && s->family == AF_NETLINK) {
+            /* the daemon bounds the socket's queue by it: it learns the value, one-way */
+            int32_t hdr[2] = {SOL_SOCKET, name};
+            ret = vk_send_oneway(fd, VK_TX_SETSOCKOPT, hdr, sizeof(hdr), &val, sizeof(val));
+        }
     }
     return ret;
 }
@@ -362,7 +367,7 @@ static int vk_get_sol_socket(struct vk_sock *s, int fd, int name, void *optval,
             v.i = s->protocol;
             break;
         case SO_DOMAIN:
-            v.i = AF_NETLINK;
+            v.i = s->family;
             break;
         case SO_ERROR:
         case SO_ACCEPTCONN:
@@ -549,7 +554,9 @@ VK_EXPORT int setsockopt(int fd, int level, int name, const void *optval, sockle
     int saved = errno, ret;
     if (level == SOL_SOCKET) {
         ret = vk_set_sol_socket(s, fd, name, optval, optlen);
-    } else if (level == SOL_NETLINK) {
+    } else if (level == SOL_PACKET && s->family == AF_PACKET) {
+        ret = -EOPNOTSUPP; /* packet_setsockopt: no option of the packet layer is emulated */
+    } else if (level == SOL_NETLINK && s->family == AF_NETLINK) {
         ret = vk_set_sol_netlink(s, fd, name, optval, optlen);
     } else {
         ret = -ENOPROTOOPT;
@@ -574,7 +581,9 @@ VK_EXPORT int getsockopt(int fd, int level, int name, void *optval, socklen_t *o
         ret = -EINVAL;
     } else if (level == SOL_SOCKET) {
         ret = vk_get_sol_socket(s, fd, name, optval, optlen);
-    } else if (level == SOL_NETLINK) {
+    } else if (level == SOL_PACKET && s->family == AF_PACKET) {
+        ret = -EOPNOTSUPP;
+    } else if (level == SOL_NETLINK && s->family == AF_NETLINK) {
         /* netlink_getsockopt: ret = the length to report, payload = what fits */
         struct {
             int32_t level, name;

@@ -11,13 +11,15 @@ mkdir -p "$OUT"
 log() { echo "== $*" >&2; }
 
 # ---- 1. system packages ----------------------------------------------------------------------
-declare -A PKG_FOR=( [ip]=iproute2 [cc]=gcc [make]=make [setpriv]=util-linux [flock]=util-linux [fusermount3]=fuse3
-  [busctl]=systemd [gdbus]=libglib2.0-bin [dbus-daemon]=dbus )
+declare -A PKG_FOR=( [ip]=iproute2 [bridge]=iproute2 [cc]=gcc [make]=make [setpriv]=util-linux [flock]=util-linux
+                     [fusermount3]=fuse3 [nsenter]=util-linux [busybox]=busybox [nl-link-list]=libnl-utils
+                     [busctl]=systemd [gdbus]=libglib2.0-bin [dbus-daemon]=dbus )
 missing=()
 for cmd in "${!PKG_FOR[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${PKG_FOR[$cmd]}")
 done
-# pyroute2's namespace functions are exercised end to end (Debian's, on /usr/bin/python3)
+# the client suites (tests/clients) run busybox ip, libnl's nl-* tools and pyroute2 (Debian's, on
+# /usr/bin/python3) under the shim
 if ! /usr/bin/python3 -c 'import pyroute2' >/dev/null 2>&1; then missing+=(python3-pyroute2); fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -74,6 +76,10 @@ if dotnet build -c Release --nologo -v q "$ROOT/VirtKernel.sln" >&2; then
     f=$(echo "$counters" | sed -E 's/.* failed="([0-9]+)".*/\1/')
     passed=$((passed + p))
     failed=$((failed + f))
+    # the client suites, per client: cases matched of total
+    grep -o 'testName="[^"]*ClientTests.MatchesTheKernel(name: &quot;[a-z0-9]*-[^&]*&quot;)"[^>]*outcome="[A-Za-z]*"' "$OUT/results.trx" |
+      sed -E 's/.*&quot;([a-z0-9]+)-[^&]*&quot;.*outcome="([A-Za-z]+)"/\1 \2/' | sort |
+      awk '{t[$1]++; if ($2 == "Passed") p[$1]++} END {for (c in t) printf "clients: %s %d/%d\n", c, p[c], t[c]}' | sort >&2
   else
     failed=$((failed + 1))
   fi

@@ -135,7 +135,7 @@ internal sealed class ProcNetDir : FsDir
         var sb = new StringBuilder();
         foreach (var d in net.Devices)
             foreach (var ha in d.Mc.Entries)
-                sb.Append($"{d.Ifindex,-4} {d.Name,-15} {ha.Refcount,-5} {ha.GlobalUse,-5} {Convert.ToHexString(ha.Addr).ToLowerInvariant()}\n");
+                sb.Append($"{d.Ifindex,-4} {d.Name,-15} {ha.Refcount,-5} {(ha.GlobalUse ? 1 : 0),-5} {Convert.ToHexString(ha.Addr).ToLowerInvariant()}\n");
         return sb.ToString();
     }
 

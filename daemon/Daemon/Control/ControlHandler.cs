@@ -76,7 +76,9 @@ public sealed class ControlHandler
                 return CtlReply.Build(r, val);
             }
             case CtlOp.Sync:
-                return Reply(0);
+                // the socket's queue onto its connection (a non-blocking receive that found the
+                // connection empty asks whether more is queued)
+                return Reply(sk != null && _server.FlushSocketOutput(sk) ? 1 : 0);
             case CtlOp.Ioctl:
             {
                 if (p.Length < 4) return Reply(-Errno.EINVAL);
@@ -235,9 +237,12 @@ public sealed class ControlHandler
     private string Status()
     {
         int devices = _kernel.Nets.Sum(n => n.DeviceCount);
+        var (queued, largest, drops) = _engine.QueueStats();
         return $"pid {Environment.ProcessId}\nuptime {(int)(DateTime.UtcNow - _server.StartedAt).TotalSeconds}s\n" +
                $"named namespaces {_server.NamespaceTable.NameCount}\n" +
                $"namespaces {_kernel.NetCount}\ndevices {devices}\nnetlink sockets {_engine.SocketCount}\n" +
+               // what the sockets' receive queues hold in the daemon (each bounded by its sk_rcvbuf)
+               $"netlink queued {queued} bytes, largest {largest}, dropped {drops} messages\n" +
                $"connections {_server.ConnectionCount}\n" +
                // live managed memory after a full collection: what the state really takes
                $"managed heap {GC.GetTotalMemory(forceFullCollection: true) / 1024} KiB\n";

@@ -47,7 +47,7 @@ public sealed class RtnlRequest
     }
 
     /// <summary>rtnl_unicast: a reply message (not an ACK) to the requester, queued before the ACK.</summary>
-    public void Unicast(NlWriter w) => Sock.Enqueue(w.Span);
+    public void Unicast(NlWriter w) => Sock.EnqueueUnicast(w.Span);
 
     /// <summary>Starts a dump whose steps each write one message into <see cref="DumpWriter"/>.</summary>
     public int Dump(IEnumerable<bool> steps, bool filtered = false, Func<uint>? generation = null) =>
@@ -80,7 +80,9 @@ public sealed class Rtnetlink
         Engine = engine;
         RtnlLinkHandlers.Register(this);
         RtnlBridgeHandlers.Register(this);
+        RtnlFdbHandlers.Register(this);
         RtnlAddrHandlers.Register(this);
+        RtnlInet6IfinfoHandlers.Register(this);
         RtnlRouteHandlers.Register(this);
         RtnlRuleHandlers.Register(this);
         RtnlNexthopHandlers.Register(this);

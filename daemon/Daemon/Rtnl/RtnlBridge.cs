@@ -22,22 +22,28 @@ public static class RtnlBridgeHandlers
 
     /// <summary>br_fill_ifinfo: a port as the bridge describes it (IFLA_PROTINFO carries the port's
     /// attributes in RTM_NEWLINK). Bridge VLANs are not compiled in, so there is no IFLA_AF_SPEC.</summary>
-    public static void FillIfinfo(NlWriter w, BridgePort port, int type, uint pid, uint seq, int flags)
+    public static void FillIfinfo(NlWriter w, BridgePort port, int type, uint pid, uint seq, int flags) =>
+        FillIfinfo(w, port.Dev, port, type, pid, seq, flags);
+
+    /// <summary>br_fill_ifinfo of a port, or of the bridge <paramref name="dev"/> itself (port null).
+    /// The IFLA_AF_SPEC nest a VLAN/MRP/CFM filter opens stays empty and is cancelled: this kernel
+    /// has no VLAN filtering, MRP nor CFM.</summary>
+    public static void FillIfinfo(NlWriter w, NetDevice dev, BridgePort? port, int type, uint pid, uint seq, int flags)
     {
-        var dev = port.Dev;
+        var brDev = port?.Br.Dev ?? dev;
         int start = w.BeginMessage(type, flags, seq, pid);
         new IfInfoMsg
         {
             Family = (byte)AF_BRIDGE, Type = dev.Type, Index = dev.Ifindex, Flags = dev.GetFlags(), Change = 0,
         }.Write(w.Reserve(IfInfoMsg.Size));
         w.PutString(IFLA_IFNAME, dev.Name);
-        w.PutU32(IFLA_MASTER, (uint)port.Br.Dev.Ifindex);
+        w.PutU32(IFLA_MASTER, (uint)brDev.Ifindex);
         w.PutU32(IFLA_MTU, dev.Mtu);
         w.PutU8(IFLA_OPERSTATE, dev.ReportedOperState);
         if (dev.AddrLen > 0) w.PutBytes(IFLA_ADDRESS, dev.DevAddr.AsSpan(0, dev.AddrLen));
         int iflink = dev.IfLink;
         if (iflink != dev.Ifindex) w.PutU32(IFLA_LINK, (uint)iflink);
-        if (type == RTM_NEWLINK)
+        if (type == RTM_NEWLINK && port != null)
         {
             int nest = w.BeginNest(IFLA_PROTINFO, nestedFlag: true);
             BridgeKind.FillPortAttrs(w, port);
@@ -81,20 +87,30 @@ public static class RtnlBridgeHandlers
     /// kernel has none of those.</summary>
     private static IEnumerable<bool> GetLink(RtnlRequest req, NlWriter w, DumpState d)
     {
-        ValidGetlinkReq(req);
+        uint mask = ValidGetlinkReq(req);
         var net = req.Net;
         d.Generation = () => net.DevBaseSeq;
         d.StartGeneration = net.DevBaseSeq;
         foreach (var dev in net.Devices.ToArray())
         {
             if (!dev.IsRegistered) continue;
+            // the master's ndo_bridge_getlink for its port, then the device's own (br_getlink)
             if (dev.Master is { Ops.IsBridge: true } && NetBridge.PortOf(dev) is { } port)
             {
                 FillIfinfo(w, port, RTM_NEWLINK, req.Sock.PortId, req.Hdr.Seq, NLM_F_MULTI);
                 yield return true;
             }
+            if (dev.Ops.IsBridge && (mask & BrGetlinkSelfMask) != 0)
+            {
+                FillIfinfo(w, dev, null, RTM_NEWLINK, req.Sock.PortId, req.Hdr.Seq, NLM_F_MULTI);
+                yield return true;
+            }
         }
     }
+
+    /// <summary>br_getlink answers for a bridge itself (not a port) only when one of these is asked.</summary>
+    private const uint BrGetlinkSelfMask = (uint)(RTEXT_FILTER_BRVLAN | RTEXT_FILTER_BRVLAN_COMPRESSED | RTEXT_FILTER_MRP |
+        RTEXT_FILTER_CFM_CONFIG | RTEXT_FILTER_CFM_STATUS);
 
     /// <summary>nlmsg_find_attr: the first attribute of a type after the ifinfomsg, unvalidated.</summary>
     private static (int Offset, int Length, bool Nested)? FindAttr(RtnlRequest req, int type)
@@ -129,7 +145,7 @@ public static class RtnlBridgeHandlers
     }
 
     /// <summary>rtnl_bridge_setlink / rtnl_bridge_dellink: the master's handler unless only SELF
-    /// is asked (no device here has a ndo_bridge_setlink of its own).</summary>
+    /// is asked, then the device's own (of the devices here, only a bridge has one).</summary>
     private static int BridgeOp(RtnlRequest req, bool set)
     {
         if (req.PayloadLength < IfInfoMsg.Size) return -Errno.EINVAL;
@@ -149,7 +165,12 @@ public static class RtnlBridgeHandlers
             if (err < 0) return err;
             flags &= unchecked((ushort)~BRIDGE_FLAGS_MASTER);
         }
-        if ((flags & BRIDGE_FLAGS_SELF) != 0) err = -Errno.EOPNOTSUPP;
+        if ((flags & BRIDGE_FLAGS_SELF) != 0)
+        {
+            // the device's own ndo_bridge_setlink/dellink: only a bridge has one here (br_setlink)
+            if (!dev.Ops.IsBridge) return -Errno.EOPNOTSUPP;
+            err = set ? BrSetlink(req, dev, dev, afspec) : BrDellink(req, dev, afspec);
+        }
         return err;
     }
 
@@ -219,7 +240,8 @@ public static class RtnlBridgeHandlers
                 {
                     if (attr.Length != 4) return -Errno.EINVAL; // struct bridge_vlan_info
                     ushort vid = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(attr.Payload[2..]);
-                    if (vid == 0 || vid >= 4095) return req.Ext.Fail(Errno.EINVAL, "bridge: Vlan id is invalid");
+                    // br_vlan_valid_id; ndo_bridge_dellink has no extack to carry the message
+                    if (vid == 0 || vid >= 4095) return set ? req.Ext.Fail(Errno.EINVAL, "bridge: Vlan id is invalid") : -Errno.EINVAL;
                     if (set) return -Errno.EOPNOTSUPP; // nbp_vlan_add / br_vlan_add
                     break;
                 }

@@ -807,6 +807,17 @@ public static class RtnlLinkHandlers
         if (dev.Ip6 is { } in6)
         {
             int a = w.BeginNest(AF_INET6);
+            FillIfla6Attrs(w, in6, extMask);
+            w.EndNest(a);
+        }
+        w.EndNest(af);
+    }
+
+    /// <summary>inet6_fill_ifla6_attrs: flags, cacheinfo, conf, stats (unless skipped), token,
+    /// addr_gen_mode.</summary>
+    internal static void FillIfla6Attrs(NlWriter w, VirtKernel.Model.Ipv6.Inet6Dev in6, uint extMask)
+    {
+        {
             w.PutU32(IFLA_INET6_FLAGS, in6.Ready ? 0x80000000u : 0); // IF_READY
             var ci = w.ReserveAttr(IFLA_INET6_CACHEINFO, 16);
             BinaryPrimitives.WriteUInt32LittleEndian(ci, 65535);                       // max_reasm_len
@@ -831,8 +842,6 @@ public static class RtnlLinkHandlers
             Inet.V6(in6.Token, tok);
             w.PutBytes(IFLA_INET6_TOKEN, tok);
             w.PutU8(IFLA_INET6_ADDR_GEN_MODE, (byte)in6.Cnf[DEVCONF_ADDR_GEN_MODE]);
-            w.EndNest(a);
         }
-        w.EndNest(af);
     }
 }

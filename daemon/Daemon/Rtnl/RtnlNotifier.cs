@@ -56,7 +56,7 @@ public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents, INetcon
             if (!drop) sk.EnqueueMulticast(_w.Span, group, nsid, hasNsid: true);
             else if (!sk.NoEnobufs) sk.MarkOverrun();
         }
-        if (echo) _reqSock!.Enqueue(_w.Span);
+        if (echo) _reqSock!.EnqueueUnicast(_w.Span);
     }
 
     private bool Wanted(Net net, uint group, bool fromRequest) =>
@@ -70,19 +70,21 @@ public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents, INetcon
     /// <summary>rtmsg_ifinfo_event with an IFLA_EVENT.</summary>
     public void LinkEvent(NetDevice dev, uint ifaEvent) => LinkCore(dev, false, 0, ifaEvent);
 
-    private void LinkCore(NetDevice dev, bool deleted, uint change, uint ifaEvent)
+    /// <summary>rtmsg_ifinfo(RTM_NEWLINK, dev, change, portid 0, nlh NULL).</summary>
+    public void LinkUnreported(NetDevice dev, uint change) => LinkCore(dev, false, change, 0, unreported: true);
+
+    private void LinkCore(NetDevice dev, bool deleted, uint change, uint ifaEvent, bool unreported = false)
     {
         // rtmsg_ifinfo_event: nothing about a device that is not (or no longer) registered; the
         // RTM_DELLINK of unregister_netdevice_many is built apart
         if (!deleted && dev.RegState != RegState.Registered) return;
         var net = dev.Net;
-        bool fromReq = CausedBy(RTM_NEWLINK, RTM_DELLINK) && (deleted || change == ~0u);
-        if (!Wanted(net, (uint)RTNLGRP_LINK, fromReq))
-        {
-            // the kernel builds the message all the same, and filling it names the peer's namespace
-            RtnlNetns.LinkNetnsidAlloc(dev, net);
-            return;
-        }
+        bool fromReq = !unreported && CausedBy(RTM_NEWLINK, RTM_DELLINK) && (deleted || change == ~0u);
+        // filling the message names the peer's namespace (peernet2id_alloc), which the kernel does
+        // even when nobody listens; a new id is announced (RTM_NEWNSID) before the message goes,
+        // and through this notifier's writer: first, not in the middle of the link message
+        RtnlNetns.LinkNetnsidAlloc(dev, net);
+        if (!Wanted(net, (uint)RTNLGRP_LINK, fromReq)) return;
         _w.Clear();
         uint pid = fromReq ? _reqSock!.PortId : 0, seq = fromReq ? _reqHdr.Seq : 0;
         RtnlLinkHandlers.FillIfinfo(_w, dev, net, deleted ? RTM_DELLINK : RTM_NEWLINK, pid, seq, change, 0, 0, ifaEvent);
@@ -94,11 +96,8 @@ public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents, INetcon
     {
         var net = dev.Net;
         bool fromReq = CausedBy(RTM_NEWLINK, RTM_SETLINK);
-        if (!Wanted(net, (uint)RTNLGRP_LINK, false))
-        {
-            RtnlNetns.LinkNetnsidAlloc(dev, net);
-            return;
-        }
+        RtnlNetns.LinkNetnsidAlloc(dev, net); // before the message is built (see LinkCore)
+        if (!Wanted(net, (uint)RTNLGRP_LINK, false)) return;
         _w.Clear();
         RtnlLinkHandlers.FillIfinfo(_w, dev, net, RTM_DELLINK, 0, 0, ~0u, 0, 0, newNsid: newNsid, newIfindex: newIfindex);
         _ = fromReq;
@@ -125,6 +124,26 @@ public sealed class RtnlNotifier : INetEvents, INsidEvents, IMoveEvents, INetcon
         _w.Clear();
         RtnlBridgeHandlers.FillIfinfo(_w, port, deleted ? RTM_DELLINK : RTM_NEWLINK, 0, 0, 0);
         Notify(net, (uint)RTNLGRP_LINK, false);
+    }
+
+    /// <summary>fdb_notify: a bridge fdb entry, to RTNLGRP_NEIGH, with neither port nor sequence number.</summary>
+    public void BridgeFdb(VirtKernel.Model.Links.NetBridge br, VirtKernel.Model.Links.FdbEntry f, bool deleted)
+    {
+        var net = br.Dev.Net;
+        if (!Wanted(net, (uint)RTNLGRP_NEIGH, false)) return;
+        _w.Clear();
+        RtnlFdbHandlers.FillFdb(_w, br, f, deleted ? RTM_DELNEIGH : RTM_NEWNEIGH, 0, 0, 0);
+        Notify(net, (uint)RTNLGRP_NEIGH, false);
+    }
+
+    /// <summary>rtnl_fdb_notify: an address of a device's own table (NTF_SELF) added or deleted.</summary>
+    public void FdbSelf(NetDevice dev, byte[] addr, ushort vid, int type, ushort state)
+    {
+        var net = dev.Net;
+        if (!Wanted(net, (uint)RTNLGRP_NEIGH, false)) return;
+        _w.Clear();
+        RtnlFdbHandlers.FillSelf(_w, dev, addr, vid, type, 0, 0, 0, state);
+        Notify(net, (uint)RTNLGRP_NEIGH, false);
     }
 
     /// <summary>rtmsg_ifa / inet6_ifa_notify.</summary>

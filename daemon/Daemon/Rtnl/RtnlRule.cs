@@ -66,6 +66,8 @@ public static class RtnlRuleHandlers
         userPriority = false;
         if (req.PayloadLength < FibRuleHdr.Size) return req.Ext.Fail(Errno.EINVAL, "Invalid msg length");
         var frh = FibRuleHdr.Read(req.Payload);
+        if (frh.Family == RTNL_FAMILY_IPMR || frh.Family == RTNL_FAMILY_IP6MR)
+            return req.Ext.Fail(Errno.EOPNOTSUPP, "Multicast routing rules are not supported by this kernel yet");
         ops = LookupOps(req.Net, frh.Family);
         if (ops == null) return req.Ext.Fail(Errno.EAFNOSUPPORT, "Rule family not supported");
         tb = req.Parse(FibRuleHdr.Size, frh.Family == AF_INET ? Policy4 : Policy6, NlValidate.Liberal, out int err);
@@ -214,11 +216,13 @@ public static class RtnlRuleHandlers
         FibRulesOps[] all;
         if (family != AF_UNSPEC)
         {
-            var ops = LookupOps(req.Net, family);
+            var ops = family == RTNL_FAMILY_IPMR ? req.Net.Ipv4.MrRules
+                : family == RTNL_FAMILY_IP6MR ? req.Net.Ipv6.MrRules : LookupOps(req.Net, family);
             if (ops == null) throw new RtnlDumpError(Errno.EAFNOSUPPORT, null);
             all = [ops];
         }
-        else all = [req.Net.Ipv4.Rules, req.Net.Ipv6.Rules];
+        // net->rules_ops in the order the kernel registers them
+        else all = [req.Net.Ipv4.Rules, req.Net.Ipv4.MrRules, req.Net.Ipv6.MrRules, req.Net.Ipv6.Rules];
         foreach (var ops in all)
         {
             // dump_rules resumes by index in the rule list (cb->args[1])

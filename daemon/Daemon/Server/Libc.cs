@@ -10,7 +10,7 @@ internal static unsafe partial class Libc
     public const uint EPOLLIN = 0x001, EPOLLOUT = 0x004, EPOLLERR = 0x008, EPOLLHUP = 0x010, EPOLLRDHUP = 0x2000;
     public const int EPOLL_CLOEXEC = 0x80000;
     public const int MSG_DONTWAIT = 0x40, MSG_TRUNC = 0x20, MSG_NOSIGNAL = 0x4000, MSG_PEEK = 0x2;
-    public const int EAGAIN = 11, EINTR = 4, EPIPE = 32, ECONNRESET = 104;
+    public const int EAGAIN = 11, EINTR = 4, EPIPE = 32, ECONNRESET = 104, EMSGSIZE = 90;
 
     [StructLayout(LayoutKind.Sequential, Pack = 1)]
     public struct EpollEvent

@@ -51,6 +51,20 @@ public sealed class NetlinkEngine
     public Rtnetlink Rtnl { get; }
     public RtnlNotifier Notifier { get; }
     public int SocketCount => _socks.Count;
+
+    /// <summary>What the sockets' receive queues hold in the daemon, the largest of them, and how many
+    /// messages were dropped because a queue was full (vk status).</summary>
+    public (long Bytes, long Largest, long Drops) QueueStats()
+    {
+        long bytes = 0, largest = 0, drops = 0;
+        foreach (var sk in _socks.Values)
+        {
+            bytes += sk.OutBytes;
+            largest = Math.Max(largest, sk.OutBytes);
+            drops += sk.Drops;
+        }
+        return (bytes, largest, drops);
+    }
     public uint LastCreatedSockId { get; private set; }
 
     public NetlinkTable Table(Net net)
@@ -88,7 +102,7 @@ public sealed class NetlinkEngine
         TableIfAny(sk.Net)?.Remove(sk);
         AllNsidListeners.Remove(sk);
         _socks.Remove(sk.Id);
-        sk.Out.Clear();
+        sk.ClearOut();
         sk.Net.Release();
         Kernel.RunDeferred(destroyNamespaces: false); // the server destroys it after its answers
     }
@@ -136,8 +150,13 @@ public sealed class NetlinkEngine
     {
         if (level == Libc.SOL_SOCKET)
         {
+            // sock_setsockopt: SO_RCVBUF at most rmem_max, SO_RCVBUFFORCE any size, both doubled
             if ((name == Libc.SO_RCVBUF || name == 33 /* SO_RCVBUFFORCE */) && val.Length >= 4)
-                sk.RcvBuf = Math.Clamp(BinaryPrimitives.ReadInt32LittleEndian(val) * 2, 2304, 64 << 20);
+            {
+                long rb = BinaryPrimitives.ReadInt32LittleEndian(val);
+                rb = name == Libc.SO_RCVBUF ? Math.Min((uint)rb, NetlinkSock.RmemMax) : Math.Max(rb, 0);
+                sk.RcvBuf = (int)Math.Clamp(rb * 2, NetlinkSock.MinRcvBuf, int.MaxValue);
+            }
             return 0;
         }
         if (level != SOL_NETLINK) return -Errno.ENOPROTOOPT;
@@ -275,7 +294,7 @@ public sealed class NetlinkEngine
         }
         w.SetMessageFlags(start, flags);
         w.EndMessage(start);
-        sk.Enqueue(w.Span);
+        sk.EnqueueUnicast(w.Span);
     }
 
     // ---- dumps ------------------------------------------------------------------------------

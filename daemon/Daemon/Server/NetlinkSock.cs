@@ -66,19 +66,42 @@ public sealed class NetlinkSock
 
     // ---- output -------------------------------------------------------------------------------
 
-    /// <summary>Datagrams for the client, each already framed with its 16-byte struct vk_rx.</summary>
-    public readonly Queue<byte[]> Out = new();
+    /// <summary>Datagrams for the client, each already framed with its 16-byte struct vk_rx: the
+    /// socket's receive queue, as far as the daemon holds it (the connection holds what it took).</summary>
+    private readonly Queue<byte[]> _out = new();
     public long OutBytes { get; private set; }
-    /// <summary>sk_rcvbuf: how many bytes of notifications may wait before they are dropped (ENOBUFS).</summary>
-    public int RcvBuf = 1 << 20;
-    /// <summary>Set when notifications were dropped; reported once as an overrun frame.</summary>
-    public bool OverrunPending { get; internal set; }
+    /// <summary>sk_rcvbuf: past it, what the kernel would send this socket on its own (notifications,
+    /// ACKs, replies) is dropped and an overrun reported; dumps only wait. rmem_default until
+    /// SO_RCVBUF (doubled, at most 2 x rmem_max) or SO_RCVBUFFORCE.</summary>
+    public int RcvBuf = DefaultRcvBuf;
+    public const int DefaultRcvBuf = 212992, RmemMax = 212992, MinRcvBuf = 2304;
+    /// <summary>NETLINK_S_CONGESTED: set by an overrun, cleared once the queue is empty again;
+    /// meanwhile everything but dumps is dropped.</summary>
+    public bool Congested { get; private set; }
+    /// <summary>An overrun not yet reported: the next frame the client gets says ENOBUFS (sk_err is
+    /// reported before queued data).</summary>
+    public bool OverrunPending { get; private set; }
+    /// <summary>sk_drops.</summary>
+    public long Drops { get; private set; }
     /// <summary>Called when new output is queued (the connection flushes it).</summary>
     public Action? OnOutput;
 
+    private static readonly byte[] OverrunFrame = MakeOverrunFrame();
+
+    private static byte[] MakeOverrunFrame()
+    {
+        var f = new byte[RxHeader.Size];
+        new RxHeader(RxOp.Overrun, RxFlags.None, 0, 0, -Errno.ENOBUFS).Write(f);
+        return f;
+    }
+
+    /// <summary>Frames waiting, the overrun report included.</summary>
+    public int OutCount => _out.Count + (OverrunPending ? 1 : 0);
+
     public DumpState? Dump { get; internal set; }
 
-    /// <summary>Queues a datagram from <paramref name="srcPort"/> (0 = the kernel).</summary>
+    /// <summary>Queues a datagram from <paramref name="srcPort"/> (0 = the kernel) whatever the
+    /// queue holds (__netlink_sendskb: a dump's next datagram).</summary>
     public void Enqueue(ReadOnlySpan<byte> datagram, uint srcPort = 0, uint group = 0, int nsid = -1, bool hasNsid = false)
     {
         if (Closed) return;
@@ -88,45 +111,65 @@ public sealed class NetlinkSock
         if (PktInfo && group != 0) flags |= RxFlags.PktInfo;
         new RxHeader(RxOp.Data, flags, srcPort, group, nsid).Write(f);
         datagram.CopyTo(f.AsSpan(RxHeader.Size));
-        Out.Enqueue(f);
+        _out.Enqueue(f);
         OutBytes += f.Length;
         OnOutput?.Invoke();
     }
 
-    /// <summary>netlink_broadcast's delivery to one socket: dropped (and remembered as an overrun)
-    /// when the receive budget is exhausted.</summary>
+    /// <summary>Is the receive buffer full (sk_rmem_alloc > sk_rcvbuf) or the socket congested?</summary>
+    private bool Full => OutBytes > RcvBuf || Congested;
+
+    /// <summary>netlink_unicast from the kernel (MSG_DONTWAIT: an ACK, a reply, an echo): dropped,
+    /// with an overrun, when the socket is full.</summary>
+    public bool EnqueueUnicast(ReadOnlySpan<byte> datagram)
+    {
+        if (Closed) return false;
+        if (Full)
+        {
+            MarkOverrun();
+            return false;
+        }
+        Enqueue(datagram);
+        return true;
+    }
+
+    /// <summary>netlink_broadcast's delivery to one socket: dropped, with an overrun, when the
+    /// socket is full.</summary>
     public bool EnqueueMulticast(ReadOnlySpan<byte> datagram, uint group, int nsid = -1, bool hasNsid = false)
     {
         if (Closed) return false;
-        if (OutBytes + datagram.Length > RcvBuf)
+        if (Full)
         {
-            if (!NoEnobufs) MarkOverrun();
+            MarkOverrun();
             return false;
         }
         Enqueue(datagram, 0, group, nsid, hasNsid);
         return true;
     }
 
+    /// <summary>netlink_overrun: ENOBUFS once (until the queue drains), unless NETLINK_NO_ENOBUFS.
+    /// Also what an injected ENOBUFS fault does to a listener.</summary>
     internal void MarkOverrun()
     {
-        if (OverrunPending) return;
+        Drops++;
+        if (NoEnobufs || Congested) return;
+        Congested = true;
         OverrunPending = true;
-        var f = new byte[RxHeader.Size];
-        new RxHeader(RxOp.Overrun, RxFlags.None, 0, 0, -Errno.ENOBUFS).Write(f);
-        Out.Enqueue(f);
-        OutBytes += f.Length;
         OnOutput?.Invoke();
     }
+
+    /// <summary>The next frame for the client, or null.</summary>
+    public byte[]? PeekOut() => OverrunPending ? OverrunFrame : _out.Count > 0 ? _out.Peek() : null;
 
     /// <summary>Frames held back by an injected delay (fault injection); while set, the connection
     /// sends nothing more of this socket, dumps included.</summary>
     public List<byte[]>? Held { get; private set; }
 
-    /// <summary>Moves everything queued into <see cref="Held"/>.</summary>
+    /// <summary>Moves everything queued (a pending overrun report first) into <see cref="Held"/>.</summary>
     internal void HoldOutput()
     {
         Held ??= new List<byte[]>();
-        while (Out.Count > 0) Held.Add(Dequeue()!);
+        while (OutCount > 0) Held.Add(Dequeue()!);
     }
 
     /// <summary>The delay is over: the held frames go out first, in order.</summary>
@@ -135,25 +178,41 @@ public sealed class NetlinkSock
         var held = Held;
         Held = null;
         if (held == null || Closed) return;
-        var later = Out.ToArray();
-        Out.Clear();
+        var later = _out.ToArray();
+        _out.Clear();
         OutBytes = 0;
         foreach (var f in held.Concat(later))
         {
-            Out.Enqueue(f);
+            _out.Enqueue(f);
             OutBytes += f.Length;
         }
         OnOutput?.Invoke();
     }
 
-    /// <summary>Takes the next frame to send (the connection calls it while the peer accepts data).</summary>
+    /// <summary>Takes the next frame to send (the connection calls it while the peer accepts data).
+    /// The queue empty again, the socket is no longer congested (netlink_rcv_wake).</summary>
     public byte[]? Dequeue()
     {
-        if (Out.Count == 0) return null;
-        var f = Out.Dequeue();
+        if (OverrunPending)
+        {
+            OverrunPending = false;
+            // netlink_recvmsg reports sk_err and then wakes the socket too: with nothing queued
+            // behind the report, the socket is no longer congested
+            if (_out.Count == 0) Congested = false;
+            return OverrunFrame;
+        }
+        if (_out.Count == 0) return null;
+        var f = _out.Dequeue();
         OutBytes -= f.Length;
-        if (f.Length == RxHeader.Size && f[0] == (byte)RxOp.Overrun) OverrunPending = false;
+        if (_out.Count == 0) Congested = false;
         return f;
+    }
+
+    internal void ClearOut()
+    {
+        _out.Clear();
+        OutBytes = 0;
+        OverrunPending = false;
     }
 
     public override string ToString() => $"sock {Id} port {PortId} ns {Net.Id}";

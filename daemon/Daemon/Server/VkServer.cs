@@ -74,6 +74,8 @@ public sealed unsafe class VkServer : IDisposable
         public readonly Queue<byte[]> CtlOut = new();
         public bool WantOut;
         public bool Closed;
+        /// <summary>SO_SNDBUF as last set on the connection.</summary>
+        public int SndBuf = 4 << 20;
     }
 
     // ---- setup ---------------------------------------------------------------------------------
@@ -407,6 +409,7 @@ public sealed unsafe class VkServer : IDisposable
                 return;
             }
             c.Kind = hello.Kind;
+            if (c.Kind == ConnKind.Data) SetSndBuf(c, DataSndBuf);
             lock (_kernel.Lock)
             {
                 var net = _namespaces!.ByToken(hello.Netns);
@@ -531,6 +534,15 @@ public sealed unsafe class VkServer : IDisposable
         if (_dataBySock.TryGetValue(sockId, out var c) && !c.Closed) ReadConn(c, int.MaxValue);
     }
 
+    /// <summary>Pushes what the socket has queued onto its data connection, as far as it takes it;
+    /// true when anything was queued (frames, or a dump to continue).</summary>
+    internal bool FlushSocketOutput(NetlinkSock sk)
+    {
+        bool had = sk.OutCount > 0 || sk.Dump != null;
+        if (had && _dataBySock.TryGetValue(sk.Id, out var c) && !c.Closed) Flush(c);
+        return had;
+    }
+
     internal bool OwnsSocket(uint sockId, uint uid) =>
         _engine.GetSocket(sockId) is { } sk && (sk.Uid == uid || uid == 0);
 
@@ -578,20 +590,32 @@ public sealed unsafe class VkServer : IDisposable
         if (sk == null) { StopWaiting(c); return; }
         while (true)
         {
-            if (sk.Out.Count == 0)
+            if (sk.OutCount == 0)
             {
                 if (sk.Dump == null || sk.Held != null) break;
                 lock (_kernel.Lock) _engine.NetlinkDump(sk);
                 _dirty.Remove(c);
-                if (sk.Out.Count == 0) break;
+                if (sk.OutCount == 0) break;
             }
-            var f = sk.Out.Peek();
+            var f = sk.PeekOut()!;
             int r = TrySend(c, f);
             if (r < 0) return;
             if (r == 0) { WaitWritable(c); return; }
             sk.Dequeue();
         }
         StopWaiting(c);
+    }
+
+    /// <summary>Send buffer of a data connection: what may be on its way to a client beyond the
+    /// socket's own receive queue (which sk_rcvbuf bounds in the daemon), kept small so that a client
+    /// that stops reading finds its queue full, and its overrun reported, about when the kernel would.
+    /// The connection's buffer grows for a datagram that does not fit.</summary>
+    private const int DataSndBuf = 32 * 1024;
+
+    private static void SetSndBuf(Conn c, int size)
+    {
+        c.SndBuf = size;
+        Libc.setsockopt(c.Fd, Libc.SOL_SOCKET, Libc.SO_SNDBUF, &size, 4);
     }
 
     /// <summary>1 sent, 0 would block, -1 connection gone.</summary>
@@ -603,6 +627,12 @@ public sealed unsafe class VkServer : IDisposable
         int e = Libc.Errno;
         if (e == Libc.EAGAIN) return 0;
         if (e == Libc.EINTR) return TrySend(c, f);
+        if (e == Libc.EMSGSIZE && c.SndBuf < f.Length + 4096)
+        {
+            // a datagram bigger than the buffer: make room for it (the kernel doubles the value)
+            SetSndBuf(c, f.Length + 4096);
+            return TrySend(c, f);
+        }
         CloseConn(c);
         return -1;
     }

@@ -16,6 +16,10 @@ public interface INetEvents
     /// <summary>rtmsg_fib / inet6_rt_notify: a route was added, replaced or deleted.</summary>
     void Route(Net net, Route route, RouteEventKind kind);
 
+    /// <summary>rtmsg_ifinfo with neither the request's port nor its header (portid 0, nlh NULL)
+    /// although a request caused it: a device the request did not name (a veth's peer). No echo.</summary>
+    void LinkUnreported(NetDevice dev, uint change) => Link(dev, false, change);
+
     /// <summary>notify_rule_change(RTM_NEWRULE/RTM_DELRULE).</summary>
     void Rule(Net net, FibRule rule, bool deleted) { }
 
@@ -31,6 +35,9 @@ public interface INetEvents
 
     /// <summary>br_ifinfo_notify: an AF_BRIDGE RTM_NEWLINK (or RTM_DELLINK) about a bridge port.</summary>
     void BridgePort(Links.BridgePort port, bool deleted) { }
+
+    /// <summary>fdb_notify: an AF_BRIDGE RTM_NEWNEIGH (or RTM_DELNEIGH) about a bridge fdb entry.</summary>
+    void BridgeFdb(Links.NetBridge br, Links.FdbEntry f, bool deleted) { }
 }
 
 /// <summary>How a route change is announced: the NLM_F_* flags of the RTM_NEWROUTE.</summary>

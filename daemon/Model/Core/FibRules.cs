@@ -74,14 +74,23 @@ public sealed class FibRulesOps
 
     public IReadOnlyList<FibRule> Rules => _rules;
 
-    /// <summary>fib_default_rules_init / fib6_rules_net_init.</summary>
+    /// <summary>fib_default_rules_init / fib6_rules_net_init; ipmr_rules_init / ip6mr_rules_init for
+    /// the multicast routing families (one rule each, to RT_TABLE_DEFAULT / RT6_TABLE_DFLT = main).</summary>
     internal void AddDefaults()
     {
-        _rules.Add(new FibRule { Family = Family, Pref = 0, Table = RT_TABLE_LOCAL, Action = (byte)FR_ACT_TO_TBL });
-        _rules.Add(new FibRule { Family = Family, Pref = 0x7FFE, Table = RT_TABLE_MAIN, Action = (byte)FR_ACT_TO_TBL });
-        if (Family == AF_INET)
-            _rules.Add(new FibRule { Family = Family, Pref = 0x7FFF, Table = RT_TABLE_DEFAULT, Action = (byte)FR_ACT_TO_TBL });
+        if (Family == RTNL_FAMILY_IPMR || Family == RTNL_FAMILY_IP6MR)
+        {
+            FibDefaultRuleAdd(0x7FFF, (uint)(Family == RTNL_FAMILY_IPMR ? RT_TABLE_DEFAULT : RT_TABLE_MAIN));
+            return;
+        }
+        FibDefaultRuleAdd(0, RT_TABLE_LOCAL);
+        FibDefaultRuleAdd(0x7FFE, RT_TABLE_MAIN);
+        if (Family == AF_INET) FibDefaultRuleAdd(0x7FFF, RT_TABLE_DEFAULT);
     }
+
+    /// <summary>fib_default_rule_add: the kernel's own rules say RTPROT_KERNEL.</summary>
+    private void FibDefaultRuleAdd(uint pref, uint table) =>
+        _rules.Add(new FibRule { Family = Family, Pref = pref, Table = table, Action = (byte)FR_ACT_TO_TBL, Protocol = (byte)RTPROT_KERNEL });
 
     /// <summary>fib_default_rule_pref: one below the second rule's priority (when non-zero).</summary>
     public uint DefaultRulePref()

@@ -306,18 +306,37 @@ public sealed partial class Net
             dev.RegState = RegState.Unregistering;
         }
         foreach (var dev in devs)
+            if (dev.RegState == RegState.Unregistering) UnregisterFinish(dev);
+    }
+
+    /// <summary>The last steps of unregister_netdevice_many for one unlisted device.</summary>
+    private void UnregisterFinish(NetDevice dev)
+    {
+        // dev_shutdown: the qdisc is back to noop before anybody hears of the device's end
+        dev.Qdisc = "noop";
+        // NETDEV_UNREGISTER: protocols let go; a master releases the port (br_del_if) and the
+        // devices stacked on this one go with it (macvlan, vlan, vxlan notifiers)
+        CallNetdevNotifiers(NetdevEvent.Unregister, dev);
+        if (dev.RtnlLinkInitialized) Events.Link(dev, true, ~0u);
+        dev.Ops.Uninit(dev);
+        dev.RegState = RegState.Unregistered;
+        _linkWatch.Remove(dev);
+    }
+
+    /// <summary>unregister_netdevice_many of devices in several namespaces (a veth and its peer
+    /// elsewhere): closed per namespace, then unlisted and announced in the list's order, as the
+    /// kernel's single list goes.</summary>
+    private static void UnregisterNetdeviceManyAcross(List<NetDevice> devs)
+    {
+        foreach (var g in devs.GroupBy(d => d.Net)) g.Key.DevCloseMany(g.ToList());
+        foreach (var dev in devs)
         {
-            if (dev.RegState != RegState.Unregistering) continue;
-            // dev_shutdown: the qdisc is back to noop before anybody hears of the device's end
-            dev.Qdisc = "noop";
-            // NETDEV_UNREGISTER: protocols let go; a master releases the port (br_del_if) and the
-            // devices stacked on this one go with it (macvlan, vlan, vxlan notifiers)
-            CallNetdevNotifiers(NetdevEvent.Unregister, dev);
-            if (dev.RtnlLinkInitialized) Events.Link(dev, true, ~0u);
-            dev.Ops.Uninit(dev);
-            dev.RegState = RegState.Unregistered;
-            _linkWatch.Remove(dev);
+            if (dev.RegState != RegState.Registered) continue;
+            dev.Net.Unlist(dev);
+            dev.RegState = RegState.Unregistering;
         }
+        foreach (var dev in devs)
+            if (dev.RegState == RegState.Unregistering) dev.Net.UnregisterFinish(dev);
     }
 
     private void Unlist(NetDevice dev)
@@ -334,9 +353,8 @@ public sealed partial class Net
         if (!dev.Ops.CanCreate) return new KErr(Errno.EOPNOTSUPP);
         var kill = new List<NetDevice>();
         dev.Ops.DelLink(dev, kill);
-        foreach (var k in kill.ToList())
-            if (k.Net != this) { k.Net.UnregisterNetdeviceMany([k]); kill.Remove(k); }
-        UnregisterNetdeviceMany(kill);
+        if (kill.Exists(k => k.Net != this)) UnregisterNetdeviceManyAcross(kill);
+        else UnregisterNetdeviceMany(kill);
         return KErr.Ok;
     }
 
@@ -421,10 +439,14 @@ public sealed partial class Net
     }
 
     /// <summary>__dev_notify_flags.</summary>
-    internal void NotifyFlags(NetDevice dev, uint oldFlags, uint gchanges)
+    internal void NotifyFlags(NetDevice dev, uint oldFlags, uint gchanges, bool report = true)
     {
         uint changes = dev.Flags ^ oldFlags;
-        if (gchanges != 0) Events.Link(dev, false, gchanges);
+        if (gchanges != 0)
+        {
+            if (report) Events.Link(dev, false, gchanges);
+            else Events.LinkUnreported(dev, gchanges);
+        }
         if ((changes & IFF_UP) != 0)
             CallNetdevNotifiers(dev.IsUp ? NetdevEvent.Up : NetdevEvent.Down, dev);
         if (dev.IsUp && (changes & ~((uint)(IFF_UP | IFF_PROMISC | IFF_ALLMULTI) | IFF_VOLATILE)) != 0)
@@ -466,29 +488,43 @@ public sealed partial class Net
         return KErr.Ok;
     }
 
-    private static ulong UcKey(ReadOnlySpan<byte> a)
-    {
-        ulong v = 0;
-        for (int i = 0; i < 6; i++) v = (v << 8) | a[i];
-        return v;
-    }
-
     /// <summary>dev_uc_add: a secondary unicast address (refcounted), then the rx mode.</summary>
     public void DevUcAdd(NetDevice dev, ReadOnlySpan<byte> addr)
     {
-        ulong k = UcKey(addr);
-        dev.UcList[k] = dev.UcList.GetValueOrDefault(k) + 1;
+        dev.Uc.Add(addr.ToArray());
         DevSetRxMode(dev);
     }
 
-    /// <summary>dev_uc_del.</summary>
-    public void DevUcDel(NetDevice dev, ReadOnlySpan<byte> addr)
+    /// <summary>dev_uc_del: 0, or -ENOENT when the address is not listed.</summary>
+    public int DevUcDel(NetDevice dev, ReadOnlySpan<byte> addr)
     {
-        ulong k = UcKey(addr);
-        if (!dev.UcList.TryGetValue(k, out int n)) return;
-        if (n <= 1) dev.UcList.Remove(k);
-        else dev.UcList[k] = n - 1;
-        DevSetRxMode(dev);
+        int err = dev.Uc.Del(addr);
+        if (err == 0) DevSetRxMode(dev);
+        return err;
+    }
+
+    /// <summary>dev_uc_add_excl: the user's own unicast address (the default fdb's `self` entries).</summary>
+    public int DevUcAddExcl(NetDevice dev, byte[] addr)
+    {
+        int err = dev.Uc.AddExcl(addr);
+        if (err == 0) DevSetRxMode(dev);
+        return err;
+    }
+
+    /// <summary>dev_mc_add_excl.</summary>
+    public int DevMcAddExcl(NetDevice dev, byte[] addr)
+    {
+        int err = dev.Mc.AddExcl(addr);
+        if (err == 0) DevSetRxMode(dev);
+        return err;
+    }
+
+    /// <summary>dev_mc_del.</summary>
+    public int DevMcDel(NetDevice dev, ReadOnlySpan<byte> addr)
+    {
+        int err = dev.Mc.Del(addr);
+        if (err == 0) DevSetRxMode(dev);
+        return err;
     }
 
     /// <summary>__dev_set_rx_mode: a running device that cannot filter unicast goes promiscuous
@@ -496,12 +532,12 @@ public sealed partial class Net
     public void DevSetRxMode(NetDevice dev)
     {
         if (!dev.IsUp || (dev.PrivFlags & PrivFlags.UnicastFlt) != 0) return;
-        if (dev.UcList.Count != 0 && !dev.UcPromisc)
+        if (dev.Uc.Count != 0 && !dev.UcPromisc)
         {
             SetPromiscuityCore(dev, 1, notify: false);
             dev.UcPromisc = true;
         }
-        else if (dev.UcList.Count == 0 && dev.UcPromisc)
+        else if (dev.Uc.Count == 0 && dev.UcPromisc)
         {
             SetPromiscuityCore(dev, -1, notify: false);
             dev.UcPromisc = false;

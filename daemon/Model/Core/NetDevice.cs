@@ -100,8 +100,9 @@ public sealed class NetDevice
     /// A device has at most one (netdev_rx_handler_register answers EBUSY otherwise).</summary>
     public object? RxHandlerData { get; internal set; }
 
-    /// <summary>dev->uc: secondary unicast addresses (refcounted), as stacked devices add them.</summary>
-    public Dictionary<ulong, int> UcList { get; } = new();
+    /// <summary>dev->uc: secondary unicast addresses (refcounted, in the order added), as stacked
+    /// devices and the default fdb of the device add them.</summary>
+    public HwAddrList Uc { get; } = new();
     /// <summary>dev->uc_promisc: promiscuity taken because the device cannot filter unicast.</summary>
     public bool UcPromisc;
 

@@ -97,8 +97,9 @@ public sealed partial class Net
         return flags;
     }
 
-    /// <summary>rtnl_configure_link: applies ifi_flags and announces the new device.</summary>
-    public KErr RtnlConfigureLink(NetDevice dev, LinkConfig? cfg)
+    /// <summary>rtnl_configure_link: applies ifi_flags and announces the new device, with the
+    /// request's port and header unless <paramref name="report"/> is false (portid 0, nlh NULL).</summary>
+    public KErr RtnlConfigureLink(NetDevice dev, LinkConfig? cfg, bool report = true)
     {
         uint oldFlags = dev.Flags;
         if (cfg != null && (cfg.FlagsValue != 0 || cfg.FlagsChange != 0))
@@ -108,12 +109,12 @@ public sealed partial class Net
         }
         if (dev.RtnlLinkInitialized)
         {
-            NotifyFlags(dev, oldFlags, oldFlags ^ dev.Flags);
+            NotifyFlags(dev, oldFlags, oldFlags ^ dev.Flags, report);
         }
         else
         {
             dev.RtnlLinkInitialized = true;
-            NotifyFlags(dev, oldFlags, ~0u);
+            NotifyFlags(dev, oldFlags, ~0u, report);
         }
         return KErr.Ok;
     }

@@ -222,7 +222,7 @@ public sealed partial class Ipv4Net
             res.Clear();
             err = FibLookup(fl, res, FibLookupFlags.IgnoreLinkState);
         }
-        if (err != 0) return new KErr(Errno.EINVAL, "Nexthop has invalid gateway");
+        if (err != 0) return new KErr(-err, "Nexthop has invalid gateway"); // the lookup's own errno (ENETUNREACH, ...)
         if (res.Type != RTN_UNICAST && res.Type != RTN_LOCAL) return new KErr(Errno.EINVAL, "Nexthop has invalid gateway");
         nh.Scope = res.Scope;
         var dev = res.Dev;

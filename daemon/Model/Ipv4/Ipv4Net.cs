@@ -30,10 +30,16 @@ public sealed partial class Ipv4Net
         NewTable(RT_TABLE_MAIN);
         Rules = new FibRulesOps(net, (byte)AF_INET);
         Rules.AddDefaults();
+        MrRules = new FibRulesOps(net, (byte)RTNL_FAMILY_IPMR);
+        MrRules.AddDefaults();
     }
 
     /// <summary>net->ipv4.rules_ops: the IPv4 policy rules.</summary>
     public FibRulesOps Rules { get; }
+
+    /// <summary>net->ipv4.mr_rules_ops: the rules of IPv4 multicast routing (ipmr_rules_init). Only
+    /// their default rule exists: multicast routing itself is not built.</summary>
+    public FibRulesOps MrRules { get; }
 
     public FibTable Local => _tables[RT_TABLE_LOCAL];
     public FibTable Main => _tables[RT_TABLE_MAIN];

@@ -57,7 +57,7 @@ public sealed partial class Ipv6Net
     private Inet6Dev? FindIdev(NetDevice dev)
     {
         var idev = dev.Ip6 ?? Ipv6AddDev(dev);
-        if (idev != null && dev.IsUp && dev.Type != ARPHRD_LOOPBACK) { }
+        if (idev != null && dev.IsUp) Ipv6McUp(idev);
         return idev;
     }
 
@@ -421,7 +421,12 @@ public sealed partial class Ipv6Net
     /// <summary>addrconf_dev_config: non-loopback devices get the multicast route and a link-local.</summary>
     private void AddrconfDevConfig(NetDevice dev)
     {
-        if (dev.Type != ARPHRD_ETHER && dev.Type != ARPHRD_NONE && dev.Type != ARPHRD_IEEE802154) return;
+        if (dev.Type != ARPHRD_ETHER && dev.Type != ARPHRD_NONE && dev.Type != ARPHRD_IEEE802154)
+        {
+            // "Alas, we support only Ethernet autoconfiguration": the groups are loaded all the same
+            if (dev.Ip6 is { } other && dev.IsUp && (dev.Flags & IFF_MULTICAST) != 0) Ipv6McUp(other);
+            return;
+        }
         var (idev, err) = AddrconfAddDev(dev);
         if (err.Failed) return;
         if (dev.Type == ARPHRD_NONE && idev!.Cnf[DEVCONF_ADDR_GEN_MODE] == IN6_ADDR_GEN_MODE_EUI64)
@@ -461,7 +466,8 @@ public sealed partial class Ipv6Net
             if ((ifp.Flags & IFA_F_PERMANENT) == 0) continue;
             if ((ifp.Flags & IFA_F_NOPREFIXROUTE) == 0)
                 AddrconfPrefixRoute(ifp.Addr, ifp.PrefixLen, ifp.RtPriority, dev, 0, 0);
-            AddrconfDadStart(ifp);
+            // fixup_permanent_addr: DAD again only for addresses kept over a down (PREDAD)
+            if (ifp.State == Inet6IfAddrState.PreDad) AddrconfDadStart(ifp);
         }
     }
 
@@ -484,6 +490,7 @@ public sealed partial class Ipv6Net
             if (k == 0) k = idev.Cnf[DEVCONF_KEEP_ADDR_ON_DOWN];
             keepAddr = k > 0;
         }
+        bool wasReady = idev.Ready;
         if (!unregister) idev.Ready = false;
         foreach (var ifa in idev.Addrs.ToList())
         {
@@ -516,6 +523,7 @@ public sealed partial class Ipv6Net
             Ipv6McDestroyDev(idev);
             AddrconfSysctlUnregister(idev);
         }
+        else if (wasReady) Ipv6McDown(idev);
     }
 
     /// <summary>addrconf_notify: the netdev notifier of IPv6.</summary>

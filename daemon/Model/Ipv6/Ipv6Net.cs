@@ -25,10 +25,16 @@ public sealed partial class Ipv6Net
         NewTable(RT_TABLE_LOCAL);
         Rules = new FibRulesOps(net, (byte)AF_INET6);
         Rules.AddDefaults();
+        MrRules = new FibRulesOps(net, (byte)RTNL_FAMILY_IP6MR);
+        MrRules.AddDefaults();
     }
 
     /// <summary>net->ipv6.fib6_rules_ops: the IPv6 policy rules.</summary>
     public FibRulesOps Rules { get; }
+
+    /// <summary>net->ipv6.mr6_rules_ops: the rules of IPv6 multicast routing (ip6mr_rules_init).
+    /// Only their default rule exists: multicast routing itself is not built.</summary>
+    public FibRulesOps MrRules { get; }
 
     public Fib6Table Main => _tables[RT_TABLE_MAIN];
     public Fib6Table Local => _tables[RT_TABLE_LOCAL];

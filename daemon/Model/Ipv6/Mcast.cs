@@ -50,9 +50,37 @@ public sealed partial class Ipv6Net
         var mc = new Ifmcaddr6(addr) { Users = 1 };
         if (addr == LinkLocalAllNodes || McScope(addr) < 2) mc.Flags |= Ifmcaddr6.MafNoreport;
         idev.McList.Insert(0, mc);
-        if (McScope(addr) < 2) return;
+        Igmp6GroupAdded(idev, mc);
+    }
+
+    /// <summary>igmp6_group_added: a group of link scope or wider is loaded into the device, once.</summary>
+    private static void Igmp6GroupAdded(Inet6Dev idev, Ifmcaddr6 mc)
+    {
+        if (McScope(mc.Addr) < 2 || (mc.Flags & Ifmcaddr6.MafLoaded) != 0) return;
         mc.Flags |= Ifmcaddr6.MafLoaded;
-        if (NdiscMcMap(idev.Dev, addr) is { } ha) idev.Dev.Mc.Add(ha);
+        if (NdiscMcMap(idev.Dev, mc.Addr) is { } ha) idev.Dev.Mc.Add(ha);
+    }
+
+    /// <summary>igmp6_group_dropped: a loaded group's link-layer address leaves the device (the
+    /// membership stays).</summary>
+    private static void Igmp6GroupDropped(Inet6Dev idev, Ifmcaddr6 mc)
+    {
+        if (McScope(mc.Addr) < 2 || (mc.Flags & Ifmcaddr6.MafLoaded) == 0) return;
+        mc.Flags &= ~Ifmcaddr6.MafLoaded;
+        if (NdiscMcMap(idev.Dev, mc.Addr) is { } ha) idev.Dev.Mc.Del(ha);
+    }
+
+    /// <summary>ipv6_mc_up: every group is loaded again, newest first (from ipv6_find_idev on a
+    /// running device).</summary>
+    internal void Ipv6McUp(Inet6Dev idev)
+    {
+        foreach (var m in idev.McList) Igmp6GroupAdded(idev, m);
+    }
+
+    /// <summary>ipv6_mc_down: a ready device went down: its groups are dropped from the device.</summary>
+    internal void Ipv6McDown(Inet6Dev idev)
+    {
+        foreach (var m in idev.McList) Igmp6GroupDropped(idev, m);
     }
 
     /// <summary>__ipv6_dev_mc_dec: the last user gone, the group leaves (and its link-layer address).</summary>

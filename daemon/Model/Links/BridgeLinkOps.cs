@@ -42,9 +42,10 @@ public sealed partial class NetBridge
             // br_recalculate_fwd_mask
             GroupFwdMaskRequired = (ushort)(StpEnabled == BrStp.Kernel || !GroupAddrSet ? 0 : 1 << ga[5]);
         }
-        // IFLA_BR_FDB_FLUSH: nothing is learned, the static entries stay
+        // IFLA_BR_FDB_FLUSH: every entry but the static ones
+        if (c.FdbFlush) FdbFlush(new FdbFlushDesc(0, FdbFlags.Static, 0, 0));
         if (c.McastRouter is byte mr && (err = SetMulticastRouter(mr)).Failed) return err;
-        if (c.McastSnooping is byte snoop) MulticastEnabled = snoop != 0;
+        if (c.McastSnooping is byte snoop) MulticastToggle(snoop != 0);
         if (c.McastQueryUseIfaddr is byte qui) MulticastQueryUseIfaddr = qui != 0;
         if (c.McastQuerier is byte q) MulticastQuerier = (byte)(q != 0 ? 1 : 0);
         // IFLA_BR_MCAST_HASH_ELASTICITY is deprecated: a warning, and it stays RHT_ELASTICITY
@@ -74,6 +75,33 @@ public sealed partial class NetBridge
         if (c.MultiBoolopt is var (val, m) && (err = BoolOptMultiToggle(val, m)).Failed) return err;
         if (c.FdbMaxLearned is uint fml) FdbMaxLearned = fml;
         return KErr.Ok;
+    }
+
+    /// <summary>br_multicast_toggle: snooping on or off; a running bridge joins the all-snoopers
+    /// groups when it starts snooping, and any bridge leaves them when it stops.</summary>
+    private void MulticastToggle(bool on)
+    {
+        if (MulticastEnabled == on) return;
+        MulticastEnabled = on;
+        if (!on) LeaveSnoopers();
+        else if (Dev.IsUp) JoinSnoopers();
+    }
+
+    private const uint AllSnoopers4 = 0xe000006a; // 224.0.0.106, INADDR_ALLSNOOPERS_GROUP
+    private static readonly UInt128 AllSnoopers6 = ((UInt128)0xff02UL << 112) | 0x6a; // ff02::6a
+
+    /// <summary>br_multicast_join_snoopers: the groups multicast router discovery listens on.</summary>
+    internal void JoinSnoopers()
+    {
+        if (Dev.Ip4 is { } in4) Net.Ipv4.IpMcIncGroup(in4, AllSnoopers4);
+        if (Dev.Ip6 is { } in6) Net.Ipv6.Ipv6DevMcInc(in6, AllSnoopers6);
+    }
+
+    /// <summary>br_multicast_leave_snoopers.</summary>
+    internal void LeaveSnoopers()
+    {
+        if (Dev.Ip4 is { } in4) Net.Ipv4.IpMcDecGroup(in4, AllSnoopers4);
+        if (Dev.Ip6 is { } in6) Net.Ipv6.Ipv6DevMcDec(in6, AllSnoopers6);
     }
 
     /// <summary>br_multicast_set_query_intvl / br_multicast_set_startup_query_intvl: clamped to 1 s .. 1 day.</summary>
@@ -175,7 +203,7 @@ public sealed partial class NetBridge
         if (c.Cost is uint cost && (err = StpSetPathCost(p, cost)).Failed) return err;
         if (c.Priority is ushort prio && (err = StpSetPortPriority(p, prio)).Failed) return err;
         if (c.State is byte st && (err = SetPortState(p, st)).Failed) return err;
-        // IFLA_BRPORT_FLUSH: no learned entries to flush
+        if (c.Flush) FdbDeleteByPort(p, 0, doAll: false);
         if (c.MulticastRouter is byte mr)
         {
             // br_multicast_set_port_router
@@ -265,15 +293,22 @@ public sealed class BridgeLinkOps : LinkOps
     /// <summary>br_dev_delete.</summary>
     public override void DelLink(NetDevice dev, List<NetDevice> kill) => Priv(dev).DevDelete(kill);
 
-    /// <summary>br_dev_open.</summary>
+    /// <summary>br_dev_open: STP, and the all-snoopers groups while snooping.</summary>
     public override KErr Open(NetDevice dev)
     {
-        Priv(dev).StpEnableBridge();
+        var br = Priv(dev);
+        br.StpEnableBridge();
+        if (br.MulticastEnabled) br.JoinSnoopers();
         return KErr.Ok;
     }
 
     /// <summary>br_dev_stop.</summary>
-    public override void Stop(NetDevice dev) => Priv(dev).StpDisableBridge();
+    public override void Stop(NetDevice dev)
+    {
+        var br = Priv(dev);
+        br.StpDisableBridge();
+        if (br.MulticastEnabled) br.LeaveSnoopers();
+    }
 
     /// <summary>br_change_mtu: a user-set MTU stops the automatic adjustment.</summary>
     public override KErr ChangeMtu(NetDevice dev, uint mtu)
@@ -323,6 +358,8 @@ public sealed class BridgeLinkOps : LinkOps
     {
         public void OnNetdevEvent(NetdevEvent ev, NetDevice dev)
         {
+            // the bridge's own address is in its table from registration on
+            if (ev == NetdevEvent.Register && dev.Ops.IsBridge) Priv(dev).FdbChangeMacAddress(dev.DevAddr.AsSpan(0, 6));
             var p = NetBridge.PortOf(dev);
             if (p == null) return;
             var br = p.Br;
@@ -333,6 +370,7 @@ public sealed class BridgeLinkOps : LinkOps
                     br.MtuAutoAdjust();
                     break;
                 case NetdevEvent.ChangeAddr:
+                    br.FdbChangeAddr(p, dev.DevAddr.AsSpan(0, 6));
                     if (br.RecalculateBridgeId()) br.Dev.Net.CallNetdevNotifiers(NetdevEvent.ChangeAddr, br.Dev);
                     break;
                 case NetdevEvent.Change:

@@ -278,6 +278,7 @@ public sealed partial class NetBridge
         p.MessageAgeTimer.Delete();
         p.ForwardDelayTimer.Delete();
         p.HoldTimer.Delete();
+        if (p.BackupPort == null) FdbDeleteByPort(p, 0, doAll: false);
         ConfigurationUpdate();
         PortStateSelection();
         if (IsRootBridge && !wasRoot) BecomeRootBridge();
@@ -316,6 +317,7 @@ public sealed partial class NetBridge
     internal void ChangeBridgeId(ReadOnlySpan<byte> addr)
     {
         bool wasRoot = IsRootBridge;
+        FdbChangeMacAddress(addr);
         var old = BridgeId;
         BridgeId = BridgeId.WithAddr(addr);
         Dev.DevAddr = addr.ToArray();

@@ -217,16 +217,20 @@ public sealed partial class NetBridge
         }
     }
 
+    /// <summary>br_port_set_promisc: a promiscuous port needs no static fdb address in its list.</summary>
     private void PortSetPromisc(BridgePort p)
     {
         if (p.IsPromisc) return;
         if (Net.DevSetPromiscuity(p.Dev, 1).Failed) return;
+        FdbUnsyncStatic(p);
         p.Flags |= BrPortFlags.Promisc;
     }
 
+    /// <summary>br_port_clear_promisc.</summary>
     private void PortClearPromisc(BridgePort p)
     {
         if (!p.IsPromisc || (p.Dev.PrivFlags & PrivFlags.UnicastFlt) == 0) return;
+        FdbSyncStatic(p);
         Net.DevSetPromiscuity(p.Dev, -1);
         p.Flags &= ~BrPortFlags.Promisc;
     }
@@ -299,6 +303,7 @@ public sealed partial class NetBridge
         IfinfoNotify(p, deleted: true);
         Ports.Remove(p);
         BackupClear(p);
+        FdbDeleteByPort(p, 0, doAll: true);
         UpdatePortCount();
         Net.NetdevUpperDevUnlink(dev, Dev);
         dev.PrivFlags &= ~PrivFlags.EbridgePort;
@@ -365,7 +370,9 @@ public sealed partial class NetBridge
         }
         Ports.Insert(0, p);
         UpdatePortCount();
+        if (!p.IsPromisc && (dev.PrivFlags & PrivFlags.UnicastFlt) != 0) FdbSyncStatic(p);
         UpdateFeatures();
+        FdbAddLocal(p, dev.DevAddr.AsSpan(0, 6), 0);
 
         bool changedAddr = RecalculateBridgeId();
         if (dev.IsUp && dev.OperUp && Dev.IsUp) StpEnablePort(p);
@@ -431,6 +438,7 @@ public sealed partial class NetBridge
     internal void DevDelete(List<NetDevice> kill)
     {
         foreach (var p in Ports.ToList()) DelNbp(p);
+        FdbDeleteByPort(null, 0, doAll: true);
         GcTimer.Delete();
         kill.Add(Dev);
     }
@@ -439,17 +447,6 @@ public sealed partial class NetBridge
     public void IfinfoNotify(BridgePort p, bool deleted) => Net.Events.BridgePort(p, deleted);
 
     // ---- gc (br_fdb_cleanup) ------------------------------------------------------------------
-
-    /// <summary>hold_time: the ageing time, or twice... the forward delay during a topology change.</summary>
-    private long HoldTimeJ => TopologyChange != 0 ? ForwardDelay : AgeingTime;
-
-    /// <summary>br_fdb_cleanup: ages out learned entries (none are learned here) and re-arms itself.</summary>
-    private void FdbCleanup()
-    {
-        long delay = HoldTimeJ;
-        long workDelay = Math.Max(delay, Jiffies.FromMs(10));
-        GcTimer.Mod(Now + workDelay);
-    }
 
     /// <summary>mod_delayed_work(system_long_wq, &amp;br->gc_work, delay).</summary>
     private void ModGc(long delay)

@@ -54,7 +54,7 @@ public sealed class VethLinkOps : LinkOps
         if (err.Failed) return err;
         VethInitQueues(peer, tbp);
         peerNet.NetifCarrierOff(peer);
-        err = peerNet.RtnlConfigureLink(peer, peerCfg);
+        err = peerNet.RtnlConfigureLink(peer, peerCfg, report: false); // veth_newlink: (peer, NULL, 0, NULL)
         if (err.Failed)
         {
             peerNet.UnregisterNetdeviceMany([peer]);

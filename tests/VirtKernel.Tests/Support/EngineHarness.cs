@@ -54,11 +54,11 @@ public sealed class EngineHarness
         var list = new List<byte[]>();
         while (true)
         {
-            if (Sock.Out.Count == 0)
+            if (Sock.OutCount == 0)
             {
                 if (Sock.Dump == null) break;
                 Engine.NetlinkDump(Sock);
-                if (Sock.Out.Count == 0) break;
+                if (Sock.OutCount == 0) break;
                 continue;
             }
             var f = Sock.Dequeue()!;
