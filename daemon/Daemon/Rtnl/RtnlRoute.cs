@@ -356,7 +356,7 @@ public static class RtnlRouteHandlers
         uint dst = tb.Has(RTA_DST) ? tb.Get(RTA_DST).Be32 : 0;
         int iif = tb.Has(RTA_IIF) ? (int)tb.U32(RTA_IIF) : 0;
         uint mark = tb.Has(RTA_MARK) ? tb.U32(RTA_MARK) : 0;
-        uint? uid = tb.Has(RTA_UID) ? tb.U32(RTA_UID) : iif != 0 ? null : req.Sock.Uid;
+        uint? uid = tb.Has(RTA_UID) ? tb.U32(RTA_UID) : iif != 0 ? null : req.Sock.NetUid;
         byte ipProto = 17; // IPPROTO_UDP
         if (tb.Has(RTA_IP_PROTO))
         {
@@ -631,7 +631,7 @@ public static class RtnlRouteHandlers
         int iif = tb.Has(RTA_IIF) ? (int)tb.U32(RTA_IIF) : 0;
         int oif = tb.Has(RTA_OIF) ? (int)tb.U32(RTA_OIF) : 0;
         uint mark = tb.Has(RTA_MARK) ? tb.U32(RTA_MARK) : 0;
-        uint uid = tb.Has(RTA_UID) ? tb.U32(RTA_UID) : iif != 0 ? uint.MaxValue : req.Sock.Uid;
+        uint uid = tb.Has(RTA_UID) ? tb.U32(RTA_UID) : iif != 0 ? uint.MaxValue : req.Sock.NetUid;
         byte proto = tb.Has(RTA_IP_PROTO) ? tb.U8(RTA_IP_PROTO) : (byte)0;
         ushort sport = tb.Has(RTA_SPORT) ? tb.Get(RTA_SPORT).Be16 : (ushort)0;
         ushort dport = tb.Has(RTA_DPORT) ? tb.Get(RTA_DPORT).Be16 : (ushort)0;

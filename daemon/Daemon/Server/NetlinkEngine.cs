@@ -86,7 +86,10 @@ public sealed class NetlinkEngine
         sk = null;
         if (type != 3 /* SOCK_RAW */ && type != 2 /* SOCK_DGRAM */) return -Errno.ESOCKTNOSUPPORT;
         if (protocol != NETLINK_ROUTE) return -Errno.EPROTONOSUPPORT;
-        sk = new NetlinkSock(++_nextSockId, net, protocol, type, pid, uid, IsPrivileged(uid));
+        sk = new NetlinkSock(++_nextSockId, net, protocol, type, pid, uid, IsPrivileged(uid))
+        {
+            NetUid = uid == DaemonUid ? 0 : uid,
+        };
         net.Hold(); // an open socket keeps its namespace alive
         _socks.Add(sk.Id, sk);
         LastCreatedSockId = sk.Id;

@@ -21,6 +21,10 @@ public sealed class NetlinkSock
     public int Type { get; }
     public int OwnerPid { get; }
     public uint Uid { get; }
+    /// <summary>sock_net_uid: the socket's user as the virtual kernel sees it. The daemon's owner is
+    /// root of its virtual kernel (as the creator of a user namespace is root inside it), so its
+    /// uid reads as 0 (RTA_UID of route lookups, uidrange rules); other users keep theirs.</summary>
+    public uint NetUid { get; init; }
     /// <summary>May change state (CAP_NET_ADMIN): the daemon's own user or root.</summary>
     public bool Privileged { get; }
 

@@ -85,8 +85,11 @@ public sealed partial class Net
         _netdevChain.Add(Neigh.ArpNotifier);
         _netdevChain.Add(Ipv4.DevinetNotifier);
         _netdevChain.Add(Ipv4.FibNotifier);
-        _netdevChain.Add(Neigh.NdiscNotifier);
+        // addrconf before ndisc: on a device going down, rt6_disable_ip (in addrconf_ifdown) takes
+        // the IPv6 routes and then the neighbours away before the addresses go, which is the order
+        // of the kernel's notifications
         _netdevChain.Add(Ipv6.AddrconfNotifier);
+        _netdevChain.Add(Neigh.NdiscNotifier);
         // the link kinds' notifiers (br_device_event, macvlan_device_event, ...) come after the
         // built-in protocols, as modules register theirs later
         foreach (var ops in LinkOps.All)

@@ -476,6 +476,8 @@ public sealed partial class Ipv6Net
     internal void AddrconfIfdown(NetDevice dev, bool unregister)
     {
         Rt6SyncDownDev(dev, unregister ? NetdevEvent.Unregister : NetdevEvent.Down);
+        // rt6_disable_ip: the routes, then the neighbours (neigh_ifdown), before the addresses
+        if (unregister || !dev.IsLoopback) Net.Neigh.Nd.FlushDev(dev, false, true);
         var idev = dev.Ip6;
         if (idev == null) return;
         if (unregister)
@@ -578,6 +580,8 @@ public sealed partial class Ipv6Net
                         {
                             if (idev.Ready)
                             {
+                                // already configured: the MLD reports are sent again (ipv6_mc_up)
+                                if ((dev.Flags & IFF_MULTICAST) != 0) v6.Ipv6McUp(idev);
                                 v6.Rt6SyncUp(dev, (uint)RTNH_F_LINKDOWN);
                                 return;
                             }

@@ -53,12 +53,38 @@ public sealed partial class Ipv6Net
         Igmp6GroupAdded(idev, mc);
     }
 
-    /// <summary>igmp6_group_added: a group of link scope or wider is loaded into the device, once.</summary>
-    private static void Igmp6GroupAdded(Inet6Dev idev, Ifmcaddr6 mc)
+    /// <summary>ff02::16, where MLDv2 reports go.</summary>
+    public static readonly UInt128 AllMldv2Routers = ((UInt128)0xff02UL << 112) | 0x16;
+
+    /// <summary>igmp6_group_added: a group of link scope or wider is loaded into the device, once;
+    /// on a device that is up, a group that is reported is announced (mld_ifc_event, or
+    /// igmp6_join_group in MLDv1 mode).</summary>
+    private void Igmp6GroupAdded(Inet6Dev idev, Ifmcaddr6 mc)
     {
-        if (McScope(mc.Addr) < 2 || (mc.Flags & Ifmcaddr6.MafLoaded) != 0) return;
-        mc.Flags |= Ifmcaddr6.MafLoaded;
-        if (NdiscMcMap(idev.Dev, mc.Addr) is { } ha) idev.Dev.Mc.Add(ha);
+        if (McScope(mc.Addr) < 2) return;
+        if ((mc.Flags & Ifmcaddr6.MafLoaded) == 0)
+        {
+            mc.Flags |= Ifmcaddr6.MafLoaded;
+            if (NdiscMcMap(idev.Dev, mc.Addr) is { } ha) idev.Dev.Mc.Add(ha);
+        }
+        if (!idev.Dev.IsUp || (mc.Flags & Ifmcaddr6.MafNoreport) != 0) return;
+        MldSendReport(idev, mc);
+    }
+
+    /// <summary>What sending a report leaves behind: reports are not modelled as packets, but the
+    /// kernel's transmit path (ip6_finish_output2 -> __neigh_create, ndisc_constructor) makes a
+    /// NOARP neighbour entry for the destination, silently, which `ip neigh show nud all` lists and
+    /// whose removal on ifdown is announced. MLDv2 reports go to ff02::16, MLDv1 reports
+    /// (force_mld_version=1) to the group itself.</summary>
+    private void MldSendReport(Inet6Dev idev, Ifmcaddr6 mc)
+    {
+        var dev = idev.Dev;
+        if ((dev.Flags & IFF_MULTICAST) == 0 || dev.IsLoopback || idev.Cnf[DEVCONF_DISABLE_IPV6] != 0) return;
+        int v = idev.Cnf[DEVCONF_FORCE_MLD_VERSION];
+        if (v == 0) v = All[DEVCONF_FORCE_MLD_VERSION];
+        UInt128 dst = v == 1 ? mc.Addr : AllMldv2Routers;
+        var nd = Net.Neigh.Nd;
+        if (nd.Lookup(dst, dev) == null) nd.Create(dst, dev, 0, out _);
     }
 
     /// <summary>igmp6_group_dropped: a loaded group's link-layer address leaves the device (the
