@@ -108,6 +108,11 @@ internal sealed class SysctlDirNode(NsDir ns, CtlDir dir) : FsDir
     /// <summary>A device's directory (conf/DEV, neigh/DEV) can go: stat() asks every time.</summary>
     public override double AttrTimeout => IsDeviceDir(dir) ? 0 : 3600;
 
+    /// <summary>The name of a device's directory can come back as another directory (the device
+    /// renamed, moved, or its inet6_dev rebuilt after an MTU below 1280): the kernel must look the
+    /// name up again each time rather than keep the old inode behind it.</summary>
+    public override double EntryTimeout => IsDeviceDir(dir) ? 0 : 3600;
+
     internal static bool IsDeviceDir(CtlDir? d) => d?.Parent?.Name is "conf" or "neigh";
 
     /// <summary>proc_sys has no create: a new name gives ENOENT.</summary>
@@ -126,6 +131,7 @@ internal sealed class SysctlFileNode(NsDir ns, CtlFile file) : FsFile
     public override bool Alive => file.Registered && ns.Alive;
     public override uint Mode => file.Mode;
     public override double AttrTimeout => SysctlDirNode.IsDeviceDir(file.Parent) ? 0 : 3600;
+    public override double EntryTimeout => SysctlDirNode.IsDeviceDir(file.Parent) ? 0 : 3600;
 
     /// <summary>A sysctl's value is the model's, whatever the time.</summary>
     public override bool Cacheable => true;
