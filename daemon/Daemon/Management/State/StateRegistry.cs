@@ -69,7 +69,10 @@ public sealed class StateRegistry
         var r = new StateRegistry(engine);
         r.Register(new LinkState());
         r.Register(new DevConfState());
+        r.Register(new NexthopState());
         r.Register(new RouteState());
+        r.Register(new RuleState());
+        r.Register(new NeighState());
         return r;
     }
 
