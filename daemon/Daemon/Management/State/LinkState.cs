@@ -366,6 +366,11 @@ public sealed class LinkState : IStateSubsystem
             if (dev.ProtoDown != s.ProtoDown) w.PutU8(IFLA_PROTO_DOWN, s.ProtoDown ? (byte)1 : (byte)0);
             if (dev.Ip6 != null && s.AddrGenMode is int mode && dev.Ip6.Cnf[DEVCONF_ADDR_GEN_MODE] != mode)
             {
+                // stable-privacy needs the device's stable_secret (a sysctl of the devconf section)
+                // before it can be asked for: it was written before the mode on the kernel too
+                if (mode == IN6_ADDR_GEN_MODE_STABLE_PRIVACY && dev.Ip6.Cnf.StableSecret == null &&
+                    ctx.Document["devconf"]?["ipv6"]?["devices"]?[s.Name]?["stable_secret"] is { } secret)
+                    dev.Ip6.Cnf.StableSecret = Inet.ParseV6(Str(secret, $"devconf.ipv6.devices.{s.Name}.stable_secret"));
                 int af = w.BeginNest(IFLA_AF_SPEC);
                 int a6 = w.BeginNest(AF_INET6);
                 w.PutU8(IFLA_INET6_ADDR_GEN_MODE, (byte)mode);

@@ -62,14 +62,18 @@ public sealed class StateRegistry
 
     public StateRegistry(NetlinkEngine engine) => _engine = engine;
 
-    /// <summary>What the daemon can export and import today. Subsystems built later (rules,
-    /// neighbours, nexthops, routes beyond those addresses make, the sysctl table) register here.</summary>
+    /// <summary>What the daemon can export and import, in import order: links and addresses,
+    /// devconf, then nexthops before the routes using them, rules and neighbours. The sysctl table
+    /// beyond devconf would register here.</summary>
     public static StateRegistry Default(NetlinkEngine engine)
     {
         var r = new StateRegistry(engine);
         r.Register(new LinkState());
         r.Register(new DevConfState());
+        r.Register(new NexthopState());
         r.Register(new RouteState());
+        r.Register(new RuleState());
+        r.Register(new NeighState());
         return r;
     }
 
