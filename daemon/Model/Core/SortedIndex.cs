@@ -15,12 +15,17 @@ public sealed class SortedIndex<TKey, TValue> where TKey : struct, IComparable<T
         public int Count;
     }
 
-    private sealed class Leaf : NodeBase
+    /// <summary>A leaf starts small and grows to <see cref="LeafCap"/>: most indexes of a
+    /// namespace (its neighbour tables, nexthops, the FIB tables of an unused family) stay empty or
+    /// nearly so, and a namespace should cost kilobytes, not a full leaf per index.</summary>
+    private sealed class Leaf(int cap) : NodeBase
     {
-        public readonly TKey[] Keys = new TKey[LeafCap];
-        public readonly TValue[] Values = new TValue[LeafCap];
+        public TKey[] Keys = new TKey[cap];
+        public TValue[] Values = new TValue[cap];
         public Leaf? Next, Prev;
     }
+
+    private const int FirstLeafCap = 2;
 
     /// <summary>Keys[i] is a lower bound of child i's keys (and above every key of child i-1);
     /// Keys[0] is unused.</summary>
@@ -30,7 +35,7 @@ public sealed class SortedIndex<TKey, TValue> where TKey : struct, IComparable<T
         public readonly NodeBase[] Children = new NodeBase[InnerCap];
     }
 
-    private NodeBase _root = new Leaf();
+    private NodeBase _root = new Leaf(FirstLeafCap);
     private Leaf _first;
 
     public SortedIndex() => _first = (Leaf)_root;
@@ -135,7 +140,7 @@ public sealed class SortedIndex<TKey, TValue> where TKey : struct, IComparable<T
                 return null;
             }
             // split: the upper half moves to a new leaf
-            var right = new Leaf();
+            var right = new Leaf(LeafCap);
             int half = LeafCap / 2;
             Array.Copy(leaf.Keys, half, right.Keys, 0, LeafCap - half);
             Array.Copy(leaf.Values, half, right.Values, 0, LeafCap - half);
@@ -176,6 +181,12 @@ public sealed class SortedIndex<TKey, TValue> where TKey : struct, IComparable<T
 
     private static void InsertAt(Leaf l, int i, in TKey key, TValue value)
     {
+        if (l.Count == l.Keys.Length)
+        {
+            int cap = Math.Min(LeafCap, l.Keys.Length * 2);
+            Array.Resize(ref l.Keys, cap);
+            Array.Resize(ref l.Values, cap);
+        }
         if (i < l.Count)
         {
             Array.Copy(l.Keys, i, l.Keys, i + 1, l.Count - i);
@@ -209,7 +220,7 @@ public sealed class SortedIndex<TKey, TValue> where TKey : struct, IComparable<T
         while (_root is Inner r && r.Count == 1) _root = r.Children[0];
         if (_root is Inner { Count: 0 })
         {
-            var l = new Leaf();
+            var l = new Leaf(FirstLeafCap);
             _root = l;
             _first = l;
         }
@@ -350,7 +361,7 @@ public sealed class SortedIndex<TKey, TValue> where TKey : struct, IComparable<T
 
     public void Clear()
     {
-        var l = new Leaf();
+        var l = new Leaf(FirstLeafCap);
         _root = l;
         _first = l;
         Count = 0;
