@@ -158,6 +158,12 @@ public sealed class GoldenCase
                 var words = ShellWords.Split(rest);
                 (output, status) = env.Run(["/usr/sbin/sysctl", .. words.Skip(1)], daemon.Socket);
             }
+            else if (rest.StartsWith("!bridge "))
+            {
+                // iproute2's bridge tool, as the recorder ran it (`bridge -n $NS ...` on the kernel)
+                var words = ShellWords.Split(rest);
+                (output, status) = env.Run(["/usr/sbin/bridge", .. words.Skip(1)], daemon.Socket);
+            }
             else if (rest.StartsWith('!'))
                 throw new NotSupportedException($"{Name}: tool line '{rest}' is not replayed by this harness yet");
             else
