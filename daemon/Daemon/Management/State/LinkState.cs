@@ -14,7 +14,7 @@ namespace VirtKernel.Daemon.Management.State;
 
 /// <summary>Links of every kind and their IPv4/IPv6 addresses ("links" section). Export reads the
 /// model; import sends the requests `ip` would send (RTM_NEWLINK with the exported index, address,
-/// kind options..., RTM_NEWLINKPROP, RTM_SETLINK for masters, port options and flags, RTM_NEWADDR),
+/// kind options..., RTM_NEWLINKPROP, RTM_SETLINK for masters and flags, RTM_NEWLINK for port options, RTM_NEWADDR),
 /// so it goes through every check the kernel makes, then restores what no request sets (the
 /// address assignment type, the next automatic ifindex). The routes addresses make follow from them.</summary>
 public sealed class LinkState : IStateSubsystem
@@ -423,7 +423,7 @@ public sealed class LinkState : IStateSubsystem
         {
             var master = specs.First(m => m.Name == s.Master);
             if (s.SlaveData == null || master.Kind == null) continue;
-            var w = rtnl.Begin(RTM_SETLINK, 0);
+            var w = rtnl.Begin(RTM_NEWLINK, 0); // port options go through rtnl_newlink (slave_changelink), as `ip link set DEV type bridge_slave` sends them
             new IfInfoMsg { Index = s.Ifindex }.Write(w.Reserve(IfInfoMsg.Size));
             int li = w.BeginNest(IFLA_LINKINFO);
             w.PutString(IFLA_INFO_SLAVE_KIND, master.Kind);
@@ -434,6 +434,23 @@ public sealed class LinkState : IStateSubsystem
             w.EndNest(sd);
             w.EndNest(li);
             if (any) rtnl.Send($"setting the port options of {s.Name}");
+        }
+
+        // IPv6 tokens, as `ip token set` sends them (inet6_set_iftoken), before the devices go up
+        var tokenBytes = new byte[16];
+        foreach (var s in specs)
+        {
+            if (s.Token == null) continue;
+            var token = ParseV6(JsonValue.Create(s.Token), $"links.devices.{s.Name}.token");
+            var w = rtnl.Begin(RTM_SETLINK, 0);
+            new IfInfoMsg { Family = (byte)AF_INET6, Index = s.Ifindex }.Write(w.Reserve(IfInfoMsg.Size));
+            int spec = w.BeginNest(IFLA_AF_SPEC);
+            int inet6 = w.BeginNest(AF_INET6);
+            Inet.V6(token, tokenBytes);
+            w.PutBytes(IFLA_INET6_TOKEN, tokenBytes);
+            w.EndNest(inet6);
+            w.EndNest(spec);
+            rtnl.Send($"setting the IPv6 token of {s.Name}");
         }
 
         // 4. flags, then up, in index order
