@@ -253,6 +253,9 @@ public sealed unsafe class VkServer : IDisposable
             {
                 work();
                 _kernel.RunDeferred();
+                // an import, a reset, a new namespace change what the views show without a request
+                // of a client: what clients kept of them (a sysctl's value) is stale
+                ViewsChanged();
             }
         }
     }

@@ -87,6 +87,55 @@ public class ExportImportTests(VkEnvironment env)
         RoundTrip(a, "routing");
     }
 
+    /// <summary>Namespace-wide sysctls, some with side effects on the devices (IPv6 forwarding
+    /// joins the routers' anycast addresses, IPv4 forwarding turns accept_redirects off,
+    /// disable_ipv6 of default reaches the devices made later): the section lists what differs
+    /// from a fresh namespace, and importing it reproduces `sysctl -a` and `ip`; importing a fresh
+    /// namespace's document puts them back.</summary>
+    [Fact]
+    public void RoundTripOfSysctls()
+    {
+        using var a = new ManagedDaemon(env);
+        string[] before =
+        [
+            "link add v0 address 02:00:00:00:00:01 type veth peer name v1 address 02:00:00:00:00:02",
+            // no link-local addresses: they would go through DAD again after the import
+            "link set v0 addrgenmode none", "link set v1 addrgenmode none",
+            "link set v0 up", "link set v1 up", "addr add 10.0.0.1/24 dev v0", "addr add 2001:db8::1/64 dev v0 nodad",
+        ];
+        foreach (var line in before) Assert.Equal(0, a.Ip([.. ShellWords.Split(line)]).Status);
+        string[] writes =
+        [
+            "net.ipv6.conf.all.forwarding=1", "net.ipv4.conf.all.forwarding=1", "net.core.somaxconn=1024",
+            "net.ipv4.tcp_ecn=1", "net.ipv4.ip_local_port_range=20000 30000", "net.ipv6.conf.default.hop_limit=33",
+            "net.ipv6.conf.default.disable_ipv6=1",
+        ];
+        foreach (var w in writes)
+        {
+            var (o, rc) = env.Run(["/usr/sbin/sysctl", "-w", w], a.Socket);
+            Assert.True(rc == 0, $"sysctl -w {w}: {o}");
+        }
+        Assert.Equal(0, a.Ip("link", "add", "w0", "address", "02:00:00:00:00:03", "type", "veth", "peer", "name", "w1", "address", "02:00:00:00:00:04").Status);
+        Assert.Equal(0, a.Ip("link", "set", "w0", "up").Status);
+
+        var section = JsonNode.Parse(a.Vk("export").Output)!["sysctl"]!.AsObject();
+        Assert.Equal("1024", (string?)section["net.core.somaxconn"]);
+        Assert.Equal("20000\t30000", (string?)section["net.ipv4.ip_local_port_range"]);
+        Assert.Equal("1", (string?)section["net.ipv6.conf.default.forwarding"]); // all's write reached it
+        Assert.Equal("0", (string?)section["net.ipv4.conf.all.accept_redirects"]);
+        Assert.Null(section["net.ipv4.ip_forward"]);   // it is conf.all.forwarding
+        Assert.Null(section["net.core.optmem_max"]);   // unchanged
+        Assert.Null(section["net.ipv4.conf.v0.forwarding"]); // a device's: the devconf section
+        RoundTrip(a, "sysctls");
+
+        using var fresh = new ManagedDaemon(env);
+        var (io, irc) = a.Vk("import", WriteDoc(fresh.Vk("export").Output));
+        Assert.True(irc == 0, io);
+        string want = NetSysctls(fresh), got = NetSysctls(a);
+        if (want != got) Assert.Fail($"sysctl -a (net.*) differs after importing a fresh namespace:\n{Diff.Unified(want, got)}");
+        Assert.Equal(fresh.Ip("-6", "route", "show", "table", "all").Output, a.Ip("-6", "route", "show", "table", "all").Output);
+    }
+
     private void RoundTrip(ManagedDaemon a, string name)
     {
         using var b = new ManagedDaemon(env);

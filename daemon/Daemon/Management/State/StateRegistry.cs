@@ -9,9 +9,9 @@ using static VirtKernel.Protocol.Uapi;
 namespace VirtKernel.Daemon.Management.State;
 
 /// <summary>One subsystem's part of a namespace's exported state (a top-level key of the document):
-/// links and addresses, devconf, routes; rules, neighbours, nexthops and the sysctl table plug in
-/// the same way. Import runs the subsystems in registration order, each one's <see cref="Apply"/>
-/// on a namespace whose earlier subsystems are already applied.</summary>
+/// links and addresses, sysctls, devconf, nexthops, routes, rules, neighbours. Import runs the
+/// subsystems in registration order, each one's <see cref="Apply"/> on a namespace whose earlier
+/// subsystems are already applied.</summary>
 public interface IStateSubsystem
 {
     /// <summary>The key of its section in the document.</summary>
@@ -62,13 +62,15 @@ public sealed class StateRegistry
 
     public StateRegistry(NetlinkEngine engine) => _engine = engine;
 
-    /// <summary>What the daemon can export and import, in import order: links and addresses,
-    /// devconf, then nexthops before the routes using them, rules and neighbours. The sysctl table
-    /// beyond devconf would register here.</summary>
+    /// <summary>What the daemon can export and import, in import order: links and addresses, the
+    /// namespace-wide sysctls (written through their handlers once the devices exist, so that
+    /// conf/all reaches them), each device's devconf, then nexthops before the routes using them,
+    /// rules and neighbours.</summary>
     public static StateRegistry Default(NetlinkEngine engine)
     {
         var r = new StateRegistry(engine);
         r.Register(new LinkState());
+        r.Register(new SysctlState());
         r.Register(new DevConfState());
         r.Register(new NexthopState());
         r.Register(new RouteState());
