@@ -22,23 +22,9 @@ esac
 if ! [[ $N =~ ^[0-9]+$ ]] || (( N < 1 || N > 130816 )); then echo "N must be 1..130816" >&2; exit 2; fi
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-VK=$ROOT/vk
-TMP=$(mktemp -d -t vkbench.XXXXXX)
-export VIRTKERNEL_SOCKET=$TMP/vk.sock
-cleanup() { "$VK" stop >/dev/null 2>&1 || true; rm -rf "$TMP"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+# shellcheck source=bench/daemon.sh
+. "$ROOT/bench/daemon.sh"
 
-"$VK" serve --socket "$VIRTKERNEL_SOCKET" >"$TMP/daemon.log" 2>&1 &
-for _ in $(seq 1200); do [ -S "$VIRTKERNEL_SOCKET" ] && [ -s "$VIRTKERNEL_SOCKET.pid" ] && break; sleep 0.025; done
-DPID=$(cat "$VIRTKERNEL_SOCKET.pid" 2>/dev/null || true)
-[ -n "$DPID" ] || { cat "$TMP/daemon.log" >&2; echo "error: the daemon did not start" >&2; exit 1; }
-# ip under the shim, as `vk run` starts it but without the wrapper's own start-up inside the timed
-# step (one exec of ip, as in the kernel's runs)
-SHIM=$ROOT/shim/build/libvkshim.so
-[ -f "$SHIM" ] || { echo "error: $SHIM missing (./vk build)" >&2; exit 1; }
-ipv() { LD_PRELOAD=$SHIM${LD_PRELOAD:+:$LD_PRELOAD} /usr/sbin/ip "$@"; }
-rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$DPID/status"; }
 
 cat >"$TMP/setup" <<'EOS'
 link add va type veth peer name vb
