@@ -21,7 +21,9 @@ public abstract class CtlNode
 /// byte comparison, which is also readdir's order).</summary>
 public sealed class CtlDir : CtlNode
 {
-    private readonly SortedDictionary<string, CtlNode> _children = new(StringComparer.Ordinal);
+    /// <summary>Made with the first child: a device's directories stay a name and a pending table
+    /// until someone looks in (see <see cref="_pending"/>).</summary>
+    private SortedDictionary<string, CtlNode>? _children;
 
     /// <summary>Entries registered but not built yet: a device's conf/neigh directory keeps the
     /// (lazy) sequence of its table's entries and makes them the first time anyone looks inside.
@@ -39,7 +41,7 @@ public sealed class CtlDir : CtlNode
         get
         {
             if (_pending != null) Materialize();
-            return _children;
+            return _children ??= new SortedDictionary<string, CtlNode>(StringComparer.Ordinal);
         }
     }
 
@@ -47,6 +49,7 @@ public sealed class CtlDir : CtlNode
     {
         var files = _pending!;
         _pending = null;
+        _children ??= new SortedDictionary<string, CtlNode>(StringComparer.Ordinal);
         foreach (var f in files)
         {
             f.Parent = this;
@@ -71,7 +74,7 @@ public sealed class CtlDir : CtlNode
     {
         if (Kids.TryGetValue(name, out var n)) return (CtlDir)n;
         var d = new CtlDir(name) { Parent = this };
-        _children[name] = d;
+        Kids[name] = d;
         return d;
     }
 
@@ -84,7 +87,8 @@ public sealed class CtlDir : CtlNode
 
     internal void Remove(CtlNode node)
     {
-        if (Kids.TryGetValue(node.Name, out var n) && n == node) _children.Remove(node.Name);
+        var kids = Kids;
+        if (kids.TryGetValue(node.Name, out var n) && n == node) kids.Remove(node.Name);
         MarkUnregistered(node);
     }
 
@@ -94,7 +98,8 @@ public sealed class CtlDir : CtlNode
         if (node is CtlDir d)
         {
             d._pending = null; // never built: nobody can reach them any more
-            foreach (var c in d._children.Values) MarkUnregistered(c);
+            if (d._children != null)
+                foreach (var c in d._children.Values) MarkUnregistered(c);
         }
     }
 
