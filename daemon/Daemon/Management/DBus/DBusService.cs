@@ -144,13 +144,18 @@ public sealed class DBusService : IDisposable
     {
         var events = new List<(bool Added, int Id, string Name)>();
         while (_nsEvents.TryDequeue(out var e)) events.Add(e);
-        var changes = _api.Hooks.TakeChanges();
-        // names as they are now (a namespace made by `ip netns add` is named just after it is
-        // made); scratch namespaces of imports are not announced
-        var names = await _api.Server.Invoke(() =>
-            events.Select(e => e.Id).Concat(changes.Keys).Distinct()
+        // the counts are taken on the server thread, between two requests, so that the
+        // notifications of one request are never split over two signals; names as they are now
+        // (a namespace made by `ip netns add` is named just after it is made); scratch namespaces
+        // of imports are not announced
+        var (changes, names) = await _api.Server.Invoke(() =>
+        {
+            var taken = _api.Hooks.TakeChanges();
+            var named = events.Select(e => e.Id).Concat(taken.Keys).Distinct()
                 .Where(id => !_api.State.ScratchIds.Contains(id))
-                .ToDictionary(id => id, id => _api.Kernel.GetNet(id) is { } n ? _api.NameOf(n) : (string?)null)).ConfigureAwait(false);
+                .ToDictionary(id => id, id => _api.Kernel.GetNet(id) is { } n ? _api.NameOf(n) : (string?)null);
+            return (taken, named);
+        }).ConfigureAwait(false);
         foreach (var (added, id, name0) in events)
         {
             string name = names.GetValueOrDefault(id) ?? name0;
