@@ -13,7 +13,11 @@ namespace VirtKernel.Daemon.Management;
 public sealed class NetlinkHooks
 {
     private readonly object _gate = new();
-    private readonly Dictionary<int, ulong> _requests = new();
+    /// <summary>Requests by message type (every rtnetlink type is below 256): counted on every
+    /// request without a lock or a hash lookup; read, possibly a count behind, by the Statistics
+    /// property. Other types (garbage a client sent) go to <see cref="_otherRequests"/>.</summary>
+    private readonly ulong[] _requests = new ulong[256];
+    private readonly Dictionary<int, ulong> _otherRequests = new();
     private readonly Dictionary<int, ulong> _errors = new();
     private readonly Dictionary<int, ulong> _notifications = new();
     private Dictionary<int, Dictionary<int, uint>> _pendingChanges = new();
@@ -54,12 +58,11 @@ public sealed class NetlinkHooks
     /// a delay fired.</summary>
     public void AfterRequest(NetlinkSock sk, NlMsgHdr hdr, int err, Decision d)
     {
-        lock (_gate)
-        {
-            _requests[hdr.Type] = _requests.GetValueOrDefault(hdr.Type) + 1;
-            // a started dump answers -EINTR internally: not an error
-            if (err < 0 && err != -Errno.EINTR) _errors[-err] = _errors.GetValueOrDefault(-err) + 1;
-        }
+        if (hdr.Type < _requests.Length) Interlocked.Increment(ref _requests[hdr.Type]);
+        else lock (_gate) _otherRequests[hdr.Type] = _otherRequests.GetValueOrDefault(hdr.Type) + 1;
+        // a started dump answers -EINTR internally: not an error
+        if (err < 0 && err != -Errno.EINTR)
+            lock (_gate) _errors[-err] = _errors.GetValueOrDefault(-err) + 1;
         if (d.Delay != null || sk.Held != null)
         {
             bool arm = sk.Held == null;
@@ -99,14 +102,21 @@ public sealed class NetlinkHooks
 
     public (Dictionary<int, ulong> Requests, Dictionary<int, ulong> Errors, Dictionary<int, ulong> Notifications) Snapshot()
     {
-        lock (_gate) return (new(_requests), new(_errors), new(_notifications));
+        lock (_gate)
+        {
+            var requests = new Dictionary<int, ulong>(_otherRequests);
+            for (int t = 0; t < _requests.Length; t++)
+                if (Volatile.Read(ref _requests[t]) is var n and > 0) requests[t] = n;
+            return (requests, new(_errors), new(_notifications));
+        }
     }
 
     public void ResetCounters()
     {
         lock (_gate)
         {
-            _requests.Clear();
+            Array.Clear(_requests);
+            _otherRequests.Clear();
             _errors.Clear();
             _notifications.Clear();
         }

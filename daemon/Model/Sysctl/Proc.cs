@@ -172,23 +172,21 @@ public static class Proc
     private static bool InRange(CtlFile t, long v) =>
         !(t.MinValue is long min && v < min) && !(t.MaxValue is long max && v > max);
 
+    /// <summary>do_proc_dointvec_conv (and its _minmax variant, where extra1/extra2 bound every element).</summary>
+    private static WriteConv IntWrite(bool minmax) => (t, d, i, neg, lval) =>
+    {
+        if (!IntConv(neg, lval, out int v) || (minmax && !InRange(t, v))) return false;
+        d[i] = v;
+        return true;
+    };
+
+    private static readonly WriteConv IntWritePlain = IntWrite(false), IntWriteMinMax = IntWrite(true);
+
     /// <summary>proc_dointvec.</summary>
-    public static int DoIntVec(CtlFile t, ProcIo io) => DoIntVec(t, io, t.Data,
-        (_, d, i, neg, lval) =>
-        {
-            if (!IntConv(neg, lval, out int v)) return false;
-            d[i] = v;
-            return true;
-        }, IntRead);
+    public static int DoIntVec(CtlFile t, ProcIo io) => DoIntVec(t, io, t.Data, IntWritePlain, IntRead);
 
     /// <summary>proc_dointvec_minmax (extra1/extra2 bound every element).</summary>
-    public static int DoIntVecMinMax(CtlFile t, ProcIo io) => DoIntVec(t, io, t.Data,
-        (tt, d, i, neg, lval) =>
-        {
-            if (!IntConv(neg, lval, out int v) || !InRange(tt, v)) return false;
-            d[i] = v;
-            return true;
-        }, IntRead);
+    public static int DoIntVecMinMax(CtlFile t, ProcIo io) => DoIntVec(t, io, t.Data, IntWriteMinMax, IntRead);
 
     /// <summary>proc_dointvec_jiffies: seconds in the file, jiffies in the data.</summary>
     public static int DoIntVecJiffies(CtlFile t, ProcIo io) => DoIntVec(t, io, t.Data, JiffiesWrite, JiffiesRead);
@@ -234,23 +232,21 @@ public static class Proc
     /// <summary>jiffies_to_clock_t.</summary>
     public static ulong JiffiesToClockT(ulong x) => unchecked(x * TickNsec) / (1_000_000_000UL / USER_HZ);
 
+    /// <summary>do_proc_dointvec_ms_jiffies_conv (and its _minmax variant, bounds on the jiffies value).</summary>
+    private static WriteConv MsJiffiesWrite(bool minmax) => (t, d, i, neg, lval) =>
+    {
+        if (!MsToJiffiesConv(neg, lval, out int jif) || (minmax && !InRange(t, jif))) return false;
+        d[i] = jif;
+        return true;
+    };
+
+    private static readonly WriteConv MsJiffiesWritePlain = MsJiffiesWrite(false), MsJiffiesWriteMinMax = MsJiffiesWrite(true);
+
     /// <summary>proc_dointvec_ms_jiffies: milliseconds in the file, jiffies in the data.</summary>
-    public static int DoIntVecMsJiffies(CtlFile t, ProcIo io) => DoIntVec(t, io, t.Data,
-        (tt, d, i, neg, lval) =>
-        {
-            if (!MsToJiffiesConv(neg, lval, out int jif)) return false;
-            d[i] = jif;
-            return true;
-        }, MsJiffiesRead);
+    public static int DoIntVecMsJiffies(CtlFile t, ProcIo io) => DoIntVec(t, io, t.Data, MsJiffiesWritePlain, MsJiffiesRead);
 
     /// <summary>proc_dointvec_ms_jiffies_minmax (the bounds apply to the jiffies value).</summary>
-    public static int DoIntVecMsJiffiesMinMax(CtlFile t, ProcIo io) => DoIntVec(t, io, t.Data,
-        (tt, d, i, neg, lval) =>
-        {
-            if (!MsToJiffiesConv(neg, lval, out int jif) || !InRange(tt, jif)) return false;
-            d[i] = jif;
-            return true;
-        }, MsJiffiesRead);
+    public static int DoIntVecMsJiffiesMinMax(CtlFile t, ProcIo io) => DoIntVec(t, io, t.Data, MsJiffiesWriteMinMax, MsJiffiesRead);
 
     private static bool MsToJiffiesConv(bool neg, ulong lval, out int jif)
     {
