@@ -47,10 +47,11 @@ public sealed class NeighTable
     public const long BaseReachableMs = 30000, DelayProbeMs = 5000, RetransMs = 1000;
     public const int UcastProbes = 3, McastProbes = 3;
 
-    private readonly Dictionary<(UInt128, int), Neighbour> _byKey = new();
-    private readonly SortedIndex<long, Neighbour> _entries = new();
-    private readonly Dictionary<(UInt128, int), Neighbour> _proxyByKey = new();
-    private readonly SortedIndex<long, Neighbour> _proxies = new();
+    // made with their first entry: most tables of most namespaces stay empty
+    private Dictionary<(UInt128, int), Neighbour>? _byKey;
+    private SortedIndex<long, Neighbour>? _entries;
+    private Dictionary<(UInt128, int), Neighbour>? _proxyByKey;
+    private SortedIndex<long, Neighbour>? _proxies;
     private long _seq;
 
     public NeighTable(Net net, byte family)
@@ -62,13 +63,13 @@ public sealed class NeighTable
     public Net Net { get; }
     public byte Family { get; }
     public int KeyLen => Family == AF_INET ? 4 : 16;
-    public int Count => _entries.Count;
+    public int Count => _entries?.Count ?? 0;
 
-    public SortedIndex<long, Neighbour> Entries => _entries;
-    public SortedIndex<long, Neighbour> Proxies => _proxies;
+    public SortedIndex<long, Neighbour> Entries => _entries ??= new();
+    public SortedIndex<long, Neighbour> Proxies => _proxies ??= new();
 
     /// <summary>neigh_lookup.</summary>
-    public Neighbour? Lookup(UInt128 key, NetDevice dev) => _byKey.GetValueOrDefault((HashKey(key, dev), dev.Ifindex));
+    public Neighbour? Lookup(UInt128 key, NetDevice dev) => _byKey?.GetValueOrDefault((HashKey(key, dev), dev.Ifindex));
 
     /// <summary>The key the constructor stores (arp_constructor keys loopback and point-to-point
     /// entries by INADDR_ANY).</summary>
@@ -76,7 +77,7 @@ public sealed class NeighTable
         Family == AF_INET && (dev.IsLoopback || (dev.Flags & IFF_POINTOPOINT) != 0) ? UInt128.Zero : key;
 
     /// <summary>pneigh_lookup.</summary>
-    public Neighbour? ProxyLookup(UInt128 key, NetDevice? dev) => _proxyByKey.GetValueOrDefault((key, dev?.Ifindex ?? 0));
+    public Neighbour? ProxyLookup(UInt128 key, NetDevice? dev) => _proxyByKey?.GetValueOrDefault((key, dev?.Ifindex ?? 0));
 
     /// <summary>tbl->allow_add (ndisc_allow_add).</summary>
     public KErr AllowAdd(NetDevice dev)
@@ -139,8 +140,8 @@ public sealed class NeighTable
             }
         }
         ne.Seq = ++_seq;
-        _byKey[(k, dev.Ifindex)] = ne;
-        _entries.Add(ne.Seq, ne);
+        (_byKey ??= new())[(k, dev.Ifindex)] = ne;
+        Entries.Add(ne.Seq, ne);
         n = ne;
         return KErr.Ok;
     }
@@ -314,8 +315,8 @@ public sealed class NeighTable
         if (n.Dead) return;
         n.Dead = true;
         CancelTimer(n);
-        _byKey.Remove((n.Key, n.Dev!.Ifindex));
-        _entries.Remove(n.Seq);
+        _byKey!.Remove((n.Key, n.Dev!.Ifindex));
+        _entries!.Remove(n.Seq);
         Net.Events.Neigh(Net, n, true);
     }
 
@@ -323,10 +324,10 @@ public sealed class NeighTable
     public Neighbour ProxyCreate(UInt128 key, NetDevice? dev)
     {
         var k = (key, dev?.Ifindex ?? 0);
-        if (_proxyByKey.TryGetValue(k, out var p)) return p;
+        if ((_proxyByKey ??= new()).TryGetValue(k, out var p)) return p;
         p = new Neighbour { Table = this, Key = key, Dev = dev, IsProxy = true, State = (ushort)NUD_NONE, Seq = ++_seq };
         _proxyByKey[k] = p;
-        _proxies.Add(ProxyOrder(p), p);
+        Proxies.Add(ProxyOrder(p), p);
         return p;
     }
 
@@ -346,8 +347,8 @@ public sealed class NeighTable
     public KErr ProxyDelete(UInt128 key, NetDevice? dev)
     {
         var k = (key, dev?.Ifindex ?? 0);
-        if (!_proxyByKey.Remove(k, out var p)) return new KErr(Errno.ENOENT);
-        _proxies.Remove(ProxyOrder(p));
+        if (_proxyByKey == null || !_proxyByKey.Remove(k, out var p)) return new KErr(Errno.ENOENT);
+        _proxies!.Remove(ProxyOrder(p));
         p.Dead = true;
         Net.Events.Neigh(Net, p, true);
         return KErr.Ok;
@@ -357,24 +358,30 @@ public sealed class NeighTable
     /// too unless <paramref name="skipPerm"/>; proxy entries go on ifdown unless permanent.</summary>
     public void FlushDev(NetDevice? dev, bool skipPerm, bool proxies)
     {
+        if (_entries is { Count: > 0 })
+            FlushEntries(dev, skipPerm);
+        if (!proxies || _proxies is not { Count: > 0 }) return;
+        var pv = new List<Neighbour>();
+        foreach (var p in _proxies.Values)
+            if ((dev == null || p.Dev == dev) && !p.ProxyPermanent) pv.Add(p);
+        foreach (var p in pv)
+        {
+            _proxyByKey!.Remove((p.Key, p.Dev?.Ifindex ?? 0));
+            _proxies.Remove(ProxyOrder(p));
+            p.Dead = true;
+        }
+    }
+
+    private void FlushEntries(NetDevice? dev, bool skipPerm)
+    {
         var victims = new List<Neighbour>();
-        foreach (var n in _entries.Values)
+        foreach (var n in _entries!.Values)
         {
             if (dev != null && n.Dev != dev) continue;
             if (skipPerm && (n.State & NUD_PERMANENT) != 0) continue;
             victims.Add(n);
         }
         foreach (var n in victims) Remove(n);
-        if (!proxies) return;
-        var pv = new List<Neighbour>();
-        foreach (var p in _proxies.Values)
-            if ((dev == null || p.Dev == dev) && !p.ProxyPermanent) pv.Add(p);
-        foreach (var p in pv)
-        {
-            _proxyByKey.Remove((p.Key, p.Dev?.Ifindex ?? 0));
-            _proxies.Remove(ProxyOrder(p));
-            p.Dead = true;
-        }
     }
 
     /// <summary>neigh_changeaddr: entries of a device whose address changed are flushed (permanent kept).</summary>

@@ -17,11 +17,12 @@ public sealed class SortedIndex<TKey, TValue> where TKey : struct, IComparable<T
 
     /// <summary>A leaf starts small and grows to <see cref="LeafCap"/>: most indexes of a
     /// namespace (its neighbour tables, nexthops, the FIB tables of an unused family) stay empty or
-    /// nearly so, and a namespace should cost kilobytes, not a full leaf per index.</summary>
+    /// nearly so, and a namespace should cost kilobytes, not a full leaf per index. An empty tree's
+    /// leaf has no arrays of its own (the shared empty ones) until its first key.</summary>
     private sealed class Leaf(int cap) : NodeBase
     {
-        public TKey[] Keys = new TKey[cap];
-        public TValue[] Values = new TValue[cap];
+        public TKey[] Keys = cap == 0 ? [] : new TKey[cap];
+        public TValue[] Values = cap == 0 ? [] : new TValue[cap];
         public Leaf? Next, Prev;
     }
 
@@ -35,7 +36,7 @@ public sealed class SortedIndex<TKey, TValue> where TKey : struct, IComparable<T
         public readonly NodeBase[] Children = new NodeBase[InnerCap];
     }
 
-    private NodeBase _root = new Leaf(FirstLeafCap);
+    private NodeBase _root = new Leaf(0);
     private Leaf _first;
 
     public SortedIndex() => _first = (Leaf)_root;
@@ -183,7 +184,7 @@ public sealed class SortedIndex<TKey, TValue> where TKey : struct, IComparable<T
     {
         if (l.Count == l.Keys.Length)
         {
-            int cap = Math.Min(LeafCap, l.Keys.Length * 2);
+            int cap = Math.Clamp(l.Keys.Length * 2, FirstLeafCap, LeafCap);
             Array.Resize(ref l.Keys, cap);
             Array.Resize(ref l.Values, cap);
         }
@@ -220,7 +221,7 @@ public sealed class SortedIndex<TKey, TValue> where TKey : struct, IComparable<T
         while (_root is Inner r && r.Count == 1) _root = r.Children[0];
         if (_root is Inner { Count: 0 })
         {
-            var l = new Leaf(FirstLeafCap);
+            var l = new Leaf(0);
             _root = l;
             _first = l;
         }
@@ -361,7 +362,7 @@ public sealed class SortedIndex<TKey, TValue> where TKey : struct, IComparable<T
 
     public void Clear()
     {
-        var l = new Leaf(FirstLeafCap);
+        var l = new Leaf(0);
         _root = l;
         _first = l;
         Count = 0;

@@ -17,7 +17,8 @@ public sealed class FibTable
 
     private readonly Dictionary<ulong, Route> _heads = new();
     private readonly SortedIndex<ulong, Route> _ordered = new();
-    private readonly int[] _plenCount = new int[33];
+    /// <summary>Routes per prefix length; made with the first route (most tables of most namespaces stay empty).</summary>
+    private int[]? _plenCount;
     private ulong _plenMask;
 
     public FibTable(uint id, long seq)
@@ -171,7 +172,7 @@ public sealed class FibTable
             route.NextAlias = null;
             _heads.Add(ok, route);
             _ordered.Add(ok, route);
-            if (_plenCount[route.DstLen]++ == 0) _plenMask |= 1UL << route.DstLen;
+            if ((_plenCount ??= new int[33])[route.DstLen]++ == 0) _plenMask |= 1UL << route.DstLen;
         }
         else if (after == null) SetHead(ok, route);
         else after.NextAlias = route;
@@ -240,7 +241,7 @@ public sealed class FibTable
         }
         _heads.Remove(ok);
         _ordered.Remove(ok);
-        if (--_plenCount[route.DstLen] == 0) _plenMask &= ~(1UL << route.DstLen);
+        if (--_plenCount![route.DstLen] == 0) _plenMask &= ~(1UL << route.DstLen);
     }
 
     /// <summary>fib_table_delete's search: the first alias with the given keys that the

@@ -41,7 +41,8 @@ public sealed class Fib6Table
 
     private readonly Dictionary<Key, Node> _nodes = new();
     private readonly SortedIndex<Key, Node> _ordered = new();
-    private readonly int[] _plenCount = new int[129];
+    /// <summary>Routes per prefix length; made with the first route (most tables of most namespaces stay empty).</summary>
+    private int[]? _plenCount;
     private UInt128 _plenMaskLo; // bits 0..127 for plen 0..127
     private bool _has128;
 
@@ -87,8 +88,9 @@ public sealed class Fib6Table
 
     private void CountPlen(int plen, int delta)
     {
-        _plenCount[plen] += delta;
-        bool present = _plenCount[plen] > 0;
+        var counts = _plenCount ??= new int[129];
+        counts[plen] += delta;
+        bool present = counts[plen] > 0;
         if (plen == 128) _has128 = present;
         else if (present) _plenMaskLo |= UInt128.One << plen;
         else _plenMaskLo &= ~(UInt128.One << plen);
