@@ -38,6 +38,25 @@ public sealed class Kernel
     internal VirtKernel.Model.Sysctl.NetSysctlValues HostSysctl =>
         _hostSysctl ??= Options.RootIsInitNet ? InitNet.Sysctl.Values : VirtKernel.Model.Sysctl.NetTables.Template(true).Copy();
 
+    private VirtKernel.Model.Sysctl.NetSysctlValues? _netBase, _netBaseHost;
+
+    /// <summary>The namespace-wide values a new namespace starts with: the templates' defaults
+    /// and what it inherits from init_net. Namespaces share one copy of them until they write
+    /// (a namespace that nobody configures costs no array of its own); the copy is made again
+    /// when init_net's values changed since.</summary>
+    internal VirtKernel.Model.Sysctl.NetSysctlValues NewNetSysctlValues()
+    {
+        var host = HostSysctl;
+        if (_netBase == null || !_netBaseHost!.SameAs(host))
+        {
+            var b = VirtKernel.Model.Sysctl.NetTables.Template(false).Copy();
+            b.InheritFrom(host);
+            _netBase = b;
+            _netBaseHost = host.Copy();
+        }
+        return _netBase.Share();
+    }
+
     /// <summary>arp_tbl.parms and nd_tbl.parms: the neighbour tables' defaults, global as the
     /// tables are (net.ipv4/ipv6.neigh.default in the initial namespace); devices copy them.</summary>
     public NeighParms ArpTblParms { get; } = NeighParms.TableDefaults(ipv6: false);

@@ -8,13 +8,25 @@ namespace VirtKernel.Model.Ipv4;
 public sealed class DevConf
 {
     public const int Max = IPV4_DEVCONF_MAX;
-    private readonly int[] _data = new int[Max];
+    private int[] _data = new int[Max];
+    /// <summary>_data is another DevConf's too (copy on write): a device's or a namespace's copy of
+    /// conf/default shares the values until one side writes one that differs.</summary>
+    private bool _shared;
     private ulong _state;
 
     public int this[int devconf]
     {
         get => _data[devconf - 1];
-        set => _data[devconf - 1] = value;
+        set
+        {
+            if (_data[devconf - 1] == value) return;
+            if (_shared)
+            {
+                _data = (int[])_data.Clone();
+                _shared = false;
+            }
+            _data[devconf - 1] = value;
+        }
     }
 
     public bool IsSet(int devconf) => (_state & (1UL << (devconf - 1))) != 0;
@@ -35,20 +47,28 @@ public sealed class DevConf
     /// net.ipv4.conf.default, and entries written there count as written on the new device).</summary>
     public DevConf Clone()
     {
-        var c = new DevConf { _state = _state };
-        _data.CopyTo(c._data, 0);
-        return c;
+        _shared = true;
+        return new DevConf { _state = _state, _data = _data, _shared = true };
     }
 
     /// <summary>Copies every value and the bitmap of <paramref name="from"/> (devinet_init_net).</summary>
     public void CopyFrom(DevConf from)
     {
-        from._data.CopyTo(_data, 0);
+        from._shared = _shared = true;
+        _data = from._data;
         _state = from._state;
     }
 
-    /// <summary>ipv4_devconf (net/ipv4/devinet.c): the "all" defaults.</summary>
-    public static DevConf KernelAll()
+    private static readonly DevConf s_all = BuildKernelAll(), s_default = BuildKernelDefault();
+
+    /// <summary>ipv4_devconf (net/ipv4/devinet.c): the "all" defaults (a copy sharing the
+    /// compiled-in values until written).</summary>
+    public static DevConf KernelAll() => s_all.Clone();
+
+    /// <summary>ipv4_devconf_dflt: the "default" defaults.</summary>
+    public static DevConf KernelDefault() => s_default.Clone();
+
+    private static DevConf BuildKernelAll()
     {
         var c = new DevConf();
         c[IPV4_DEVCONF_ACCEPT_REDIRECTS] = 1;
@@ -61,10 +81,10 @@ public sealed class DevConf
         return c;
     }
 
-    /// <summary>ipv4_devconf_dflt: the "default" defaults (accept_source_route differs).</summary>
-    public static DevConf KernelDefault()
+    /// <summary>ipv4_devconf_dflt (accept_source_route differs from ipv4_devconf).</summary>
+    private static DevConf BuildKernelDefault()
     {
-        var c = KernelAll();
+        var c = BuildKernelAll();
         c[IPV4_DEVCONF_ACCEPT_SOURCE_ROUTE] = 1;
         return c;
     }

@@ -12,12 +12,23 @@ public sealed class DevConf6
     /// <summary>Fields of struct ipv6_devconf that netlink does not carry (sysctl only).</summary>
     public const int RegenMinAdvance = Max, RaHonorPioLife = Max + 1, RaHonorPioPflag = Max + 2;
     private const int Size = Max + 3;
-    private readonly int[] _data = new int[Size];
+    private int[] _data = new int[Size];
+    /// <summary>_data is another DevConf6's too (copy on write), as in <see cref="Ipv4.DevConf"/>.</summary>
+    private bool _shared;
 
     public int this[int devconf]
     {
         get => _data[devconf];
-        set => _data[devconf] = value;
+        set
+        {
+            if (_data[devconf] == value) return;
+            if (_shared)
+            {
+                _data = (int[])_data.Clone();
+                _shared = false;
+            }
+            _data[devconf] = value;
+        }
     }
 
     /// <summary>The DEVCONF_* array as IFLA_INET6_CONF carries it.</summary>
@@ -28,22 +39,24 @@ public sealed class DevConf6
     /// <summary>memcpy of the whole struct (ipv6_add_dev copies net.ipv6.conf.default).</summary>
     public DevConf6 Clone()
     {
-        var c = new DevConf6 { StableSecret = StableSecret };
-        _data.CopyTo(c._data, 0);
-        return c;
+        _shared = true;
+        return new DevConf6 { StableSecret = StableSecret, _data = _data, _shared = true };
     }
 
     /// <summary>Copies every value of <paramref name="from"/> (a new namespace inheriting).</summary>
     public void CopyFrom(DevConf6 from)
     {
-        from._data.CopyTo(_data, 0);
+        from._shared = _shared = true;
+        _data = from._data;
         StableSecret = from.StableSecret;
     }
 
     /// <summary>ipv6_devconf: net.ipv6.conf.all of a new namespace (accept_dad is 0 there).</summary>
-    public static DevConf6 KernelAll()
+    public static DevConf6 KernelAll() => s_all.Clone();
+
+    private static DevConf6 BuildKernelAll()
     {
-        var c = KernelDefaults();
+        var c = BuildKernelDefaults();
         c[DEVCONF_ACCEPT_DAD] = 0;
         return c;
     }
@@ -68,7 +81,11 @@ public sealed class DevConf6
 
     /// <summary>ipv6_devconf_dflt (net/ipv6/addrconf.c). Intervals are in jiffies (HZ=250), as the
     /// kernel keeps them.</summary>
-    public static DevConf6 KernelDefaults()
+    public static DevConf6 KernelDefaults() => s_default.Clone();
+
+    private static readonly DevConf6 s_default = BuildKernelDefaults(), s_all = BuildKernelAll();
+
+    private static DevConf6 BuildKernelDefaults()
     {
         var c = new DevConf6();
         c[DEVCONF_FORWARDING] = 0;

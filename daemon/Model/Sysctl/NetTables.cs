@@ -489,6 +489,7 @@ public static class NetTables
     /// <summary>Instantiates one row for a namespace's values (ctl_table with data pointing there).</summary>
     internal static CtlFile Make(NetCtlDef d, NetSysctlValues v, Net? net)
     {
+        v.MakePrivate(); // the entry points into the arrays: they must be this namespace's own
         ushort mode = d.ReadOnlyOutsideInit && !v.IsInit ? (ushort)(d.Mode & ~0x92) : d.Mode;
         ProcHandler h = d.Kind switch
         {
@@ -796,40 +797,80 @@ public sealed class NetSysctlValues
     public NetSysctlValues(bool init)
     {
         IsInit = init;
-        Nums = new long[NetTables.NumSlots];
-        Strs = new string[NetTables.StrSlots];
-        Array.Fill(Strs, "");
+        _nums = new long[NetTables.NumSlots];
+        _strs = new string[NetTables.StrSlots];
+        Array.Fill(_strs, "");
     }
 
-    private NetSysctlValues(NetSysctlValues from)
+    private NetSysctlValues(NetSysctlValues from, bool share)
     {
         IsInit = from.IsInit;
-        Nums = (long[])from.Nums.Clone();
-        Strs = (string[])from.Strs.Clone();
+        if (share)
+        {
+            _nums = from._nums;
+            _strs = from._strs;
+            _shared = from._shared = true;
+        }
+        else
+        {
+            _nums = (long[])from._nums.Clone();
+            _strs = (string[])from._strs.Clone();
+        }
     }
 
     public bool IsInit { get; }
-    internal long[] Nums { get; }
-    internal string[] Strs { get; }
+    private long[] _nums;
+    private string[] _strs;
+    /// <summary>The arrays are another namespace's too (copy on write): namespaces made from the
+    /// same values share them until one of them writes, or until its tree is built (the entries
+    /// then point into arrays of its own).</summary>
+    private bool _shared;
 
-    internal NetSysctlValues Copy() => new(this);
+    internal long[] Nums => _nums;
+    internal string[] Strs => _strs;
+
+    /// <summary>Gives this namespace arrays of its own before a write.</summary>
+    internal void MakePrivate()
+    {
+        if (!_shared) return;
+        _nums = (long[])_nums.Clone();
+        _strs = (string[])_strs.Clone();
+        _shared = false;
+    }
+
+    internal NetSysctlValues Copy() => new(this, share: false);
+    /// <summary>A copy sharing the arrays until either side writes.</summary>
+    internal NetSysctlValues Share() => new(this, share: true);
+
+    /// <summary>Same values as <paramref name="other"/>?</summary>
+    internal bool SameAs(NetSysctlValues other) =>
+        _nums.AsSpan().SequenceEqual(other._nums) && _strs.AsSpan().SequenceEqual(other._strs);
 
     private static NetCtlDef Def(string path) => NetTables.Find(path) ?? throw new ArgumentException("no such entry: net/" + path);
 
     /// <summary>Element <paramref name="i"/> of a numeric entry (net/ + <paramref name="path"/>).</summary>
-    public long Num(string path, int i = 0) => Nums[Def(path).Slot + i];
-    public void SetNum(string path, long v, int i = 0) => Nums[Def(path).Slot + i] = v;
-    public string Str(string path) => Strs[Def(path).StrSlot];
-    public void SetStr(string path, string v) => Strs[Def(path).StrSlot] = v;
+    public long Num(string path, int i = 0) => _nums[Def(path).Slot + i];
+    public void SetNum(string path, long v, int i = 0)
+    {
+        MakePrivate();
+        _nums[Def(path).Slot + i] = v;
+    }
+    public string Str(string path) => _strs[Def(path).StrSlot];
+    public void SetStr(string path, string v)
+    {
+        MakePrivate();
+        _strs[Def(path).StrSlot] = v;
+    }
 
     /// <summary>Copies the entries a new namespace takes from the initial one.</summary>
     internal void InheritFrom(NetSysctlValues init)
     {
+        MakePrivate();
         foreach (var d in NetTables.Defs)
         {
             if (!d.InheritsInit) continue;
-            if (d.Slot >= 0) Array.Copy(init.Nums, d.Slot, Nums, d.Slot, d.Length);
-            if (d.StrSlot >= 0) Strs[d.StrSlot] = init.Strs[d.StrSlot];
+            if (d.Slot >= 0) Array.Copy(init._nums, d.Slot, _nums, d.Slot, d.Length);
+            if (d.StrSlot >= 0) _strs[d.StrSlot] = init._strs[d.StrSlot];
         }
     }
 }
