@@ -89,10 +89,17 @@ public sealed partial class Ipv4Net
     /// <summary>devinet_sysctl_register: neigh/DEV, then conf/DEV, then RTM_NEWNETCONF with everything.</summary>
     internal void DevinetSysctlRegister(InDevice inDev)
     {
+        // until somebody looks at the namespace's tree, the directories are made when it is built
+        if (Net.Sysctl.Built) DevinetSysctlRegisterDirs(inDev);
+        NetconfNotifyDevconf(false, NETCONFA_ALL, inDev.Dev.Ifindex, inDev.Cnf);
+    }
+
+    /// <summary>The directories of devinet_sysctl_register: neigh/DEV, then conf/DEV.</summary>
+    internal void DevinetSysctlRegisterDirs(InDevice inDev)
+    {
         var s = Net.Sysctl;
         inDev.NeighDir = s.Register("ipv4/neigh", inDev.Dev.Name, NeighSysctl.Files(Net, inDev.ArpParms, inDev.Dev, ipv6: false));
         inDev.SysctlDir = s.Register("ipv4/conf", inDev.Dev.Name, DevinetFiles(inDev.Cnf, inDev));
-        NetconfNotifyDevconf(false, NETCONFA_ALL, inDev.Dev.Ifindex, inDev.Cnf);
     }
 
     /// <summary>devinet_sysctl_unregister: conf/DEV and neigh/DEV go, RTM_DELNETCONF.</summary>

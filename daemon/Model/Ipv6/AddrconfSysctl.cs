@@ -132,10 +132,17 @@ public sealed partial class Ipv6Net
     /// <summary>addrconf_sysctl_register: neigh/DEV, then conf/DEV, then RTM_NEWNETCONF.</summary>
     internal void AddrconfSysctlRegister(Inet6Dev idev)
     {
+        // until somebody looks at the namespace's tree, the directories are made when it is built
+        if (Net.Sysctl.Built) AddrconfSysctlRegisterDirs(idev);
+        NetconfNotifyDevconf(false, NETCONFA_ALL, idev.Dev.Ifindex, idev.Cnf);
+    }
+
+    /// <summary>The directories of addrconf_sysctl_register: neigh/DEV, then conf/DEV.</summary>
+    internal void AddrconfSysctlRegisterDirs(Inet6Dev idev)
+    {
         var s = Net.Sysctl;
         idev.NeighDir = s.Register("ipv6/neigh", idev.Dev.Name, NeighSysctl.Files(Net, idev.NdParms, idev.Dev, ipv6: true));
         idev.SysctlDir = s.Register("ipv6/conf", idev.Dev.Name, AddrconfFiles(idev.Cnf, idev));
-        NetconfNotifyDevconf(false, NETCONFA_ALL, idev.Dev.Ifindex, idev.Cnf);
     }
 
     /// <summary>addrconf_sysctl_unregister: conf/DEV goes (RTM_DELNETCONF), then neigh/DEV.</summary>

@@ -1,9 +1,10 @@
 namespace VirtKernel.Model.Sysctl;
 
-/// <summary>The /proc/sys/net tree of one namespace: the namespace-wide tables (built the first time
-/// somebody looks, since most namespaces are never looked at), conf/all and conf/default, and the
-/// directories that devinet, addrconf and the neighbour tables register for each device
-/// (register_net_sysctl / unregister_net_sysctl_table). The values live in the model: the
+/// <summary>The /proc/sys/net tree of one namespace: the namespace-wide tables, conf/all and
+/// conf/default, and the directories that devinet, addrconf and the neighbour tables register for
+/// each device (register_net_sysctl / unregister_net_sysctl_table). The tree is built the first time
+/// somebody looks, since most namespaces are never looked at: devices registered before that get
+/// their directories then. The values live in the model: the
 /// namespace's <see cref="Values"/>, the DevConf/DevConf6 objects, the NeighParms.</summary>
 public sealed class NetSysctl
 {
@@ -13,12 +14,14 @@ public sealed class NetSysctl
     internal NetSysctl(Net net)
     {
         Net = net;
-        Values = NetTables.Template(net.IsInit).Copy();
-        if (!net.IsInit) Values.InheritFrom(net.Kernel.HostSysctl);
+        Values = net.IsInit ? NetTables.Template(true).Copy() : net.Kernel.NewNetSysctlValues();
     }
 
     public Net Net { get; }
     public NetSysctlValues Values { get; }
+
+    /// <summary>Has somebody looked at the tree yet (see <see cref="Root"/>)?</summary>
+    internal bool Built => _built;
 
     /// <summary>The "net" directory (what /proc/sys/net shows).</summary>
     public CtlDir Root
@@ -47,6 +50,12 @@ public sealed class NetSysctl
         }
         Net.Ipv4.DevinetSysctlRegisterAllDefault(this);
         Net.Ipv6.AddrconfSysctlRegisterAllDefault(this);
+        // the directories devinet and addrconf registered for the devices present
+        foreach (var dev in Net.Devices)
+        {
+            if (dev.Ip4 is { } inDev) Net.Ipv4.DevinetSysctlRegisterDirs(inDev);
+            if (dev.Ip6 is { } idev) Net.Ipv6.AddrconfSysctlRegisterDirs(idev);
+        }
         if (Net.IsInit)
         {
             Register("ipv4/neigh", "default", NeighSysctl.Files(Net, Net.Kernel.ArpTblParms, null, ipv6: false));
