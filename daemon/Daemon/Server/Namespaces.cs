@@ -16,6 +16,8 @@ public sealed class Namespaces
     private readonly Dictionary<string, Net> _names = new(StringComparer.Ordinal);
     /// <summary>One of the names each bound namespace has (the first bound), for listings.</summary>
     private readonly Dictionary<Net, string> _nameOf = new();
+    /// <summary>How many names each bound namespace has (nearly always one).</summary>
+    private readonly Dictionary<Net, int> _nameCount = new();
     private readonly Dictionary<int, Net> _pidNet = new();
     private readonly Dictionary<(ulong Dev, ulong Ino), Net> _byInode = new();
     private readonly Dictionary<int, (ulong Dev, ulong Ino)> _inodeOf = new();
@@ -288,6 +290,7 @@ public sealed class Namespaces
         net.Hold();
         _names[name] = net;
         _nameOf.TryAdd(net, name);
+        _nameCount[net] = _nameCount.GetValueOrDefault(net) + 1;
         return 0;
     }
 
@@ -296,12 +299,20 @@ public sealed class Namespaces
     public int Unbind(string name)
     {
         if (!_names.Remove(name, out var net)) return -Errno.EINVAL;
-        if (_nameOf.TryGetValue(net, out var shown) && shown == name)
+        int left = _nameCount[net] - 1;
+        if (left == 0)
         {
+            _nameCount.Remove(net);
             _nameOf.Remove(net);
-            // rare: the namespace is bound under several names; show another one
-            foreach (var kv in _names)
-                if (kv.Value == net) { _nameOf[net] = kv.Key; break; }
+        }
+        else
+        {
+            _nameCount[net] = left;
+            // rare: the namespace is bound under several names; show another one (a scan of the
+            // names, which only a namespace with several names pays)
+            if (_nameOf.TryGetValue(net, out var shown) && shown == name)
+                foreach (var kv in _names)
+                    if (kv.Value == net) { _nameOf[net] = kv.Key; break; }
         }
         // the covered file comes back in place of the handle's link
         if (Libc.rename(_tmpDir + "/" + name, NamePath(name)) < 0) Libc.unlink(_tmpDir + "/" + name);
