@@ -17,19 +17,45 @@ public sealed class FibRule
     public FibRule? CTarget;           // the resolved goto target
     public string IifName = "", OifName = "";
     public int IifIndex, OifIndex;     // 0 = any, -1 = named device not present
-    public uint SuppressPrefixLen = uint.MaxValue;
-    public int SuppressIfgroup = -1;
-    public ulong TunId;
     public byte L3mdev;
-    public uint UidStart, UidEnd = uint.MaxValue;
-    public ushort SportStart, SportEnd, DportStart, DportEnd;
     public byte IpProto;
     public byte Protocol;              // FRA_PROTOCOL
-    public UInt128 Src, Dst;
     public byte SrcLen, DstLen;
     public byte Tos;                   // dscp as the tos byte
-    public uint Flow;                  // FRA_FLOW (tclassid)
     public bool Dead;
+
+    /// <summary>The selectors most rules leave at their defaults (the kernel's default rules use
+    /// none of them): kept apart, made with the first one set, so that a namespace's seven default
+    /// rules stay small.</summary>
+    private sealed class Selectors
+    {
+        public UInt128 Src, Dst;
+        public ulong TunId;
+        public uint UidStart, UidEnd = uint.MaxValue;
+        public ushort SportStart, SportEnd, DportStart, DportEnd;
+        public uint Flow;
+        public uint SuppressPrefixLen = uint.MaxValue;
+        public int SuppressIfgroup = -1;
+    }
+
+    private static readonly Selectors Defaults = new();
+    private Selectors? _sel;
+    private Selectors Sel => _sel ?? Defaults;
+    private Selectors SelW => _sel ??= new();
+
+    public UInt128 Src { get => Sel.Src; set { if (value != Sel.Src) SelW.Src = value; } }
+    public UInt128 Dst { get => Sel.Dst; set { if (value != Sel.Dst) SelW.Dst = value; } }
+    public ulong TunId { get => Sel.TunId; set { if (value != Sel.TunId) SelW.TunId = value; } }
+    public uint UidStart { get => Sel.UidStart; set { if (value != Sel.UidStart) SelW.UidStart = value; } }
+    public uint UidEnd { get => Sel.UidEnd; set { if (value != Sel.UidEnd) SelW.UidEnd = value; } }
+    public ushort SportStart { get => Sel.SportStart; set { if (value != Sel.SportStart) SelW.SportStart = value; } }
+    public ushort SportEnd { get => Sel.SportEnd; set { if (value != Sel.SportEnd) SelW.SportEnd = value; } }
+    public ushort DportStart { get => Sel.DportStart; set { if (value != Sel.DportStart) SelW.DportStart = value; } }
+    public ushort DportEnd { get => Sel.DportEnd; set { if (value != Sel.DportEnd) SelW.DportEnd = value; } }
+    /// <summary>FRA_FLOW (tclassid).</summary>
+    public uint Flow { get => Sel.Flow; set { if (value != Sel.Flow) SelW.Flow = value; } }
+    public uint SuppressPrefixLen { get => Sel.SuppressPrefixLen; set { if (value != Sel.SuppressPrefixLen) SelW.SuppressPrefixLen = value; } }
+    public int SuppressIfgroup { get => Sel.SuppressIfgroup; set { if (value != Sel.SuppressIfgroup) SelW.SuppressIfgroup = value; } }
 
     public bool UidRangeSet => UidStart != 0 || UidEnd != uint.MaxValue;
     public bool SportSet => SportStart != 0 || SportEnd != 0;
