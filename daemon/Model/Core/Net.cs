@@ -200,11 +200,12 @@ public sealed partial class Net
 
     // ---- per-namespace state of subsystems (net_generic) --------------------------------------
 
-    private readonly Dictionary<Type, object> _generic = new();
+    private Dictionary<Type, object>? _generic;
 
     /// <summary>net_generic: a subsystem's per-namespace state, created on first use.</summary>
     public T Generic<T>() where T : class, new()
     {
+        _generic ??= new();
         if (!_generic.TryGetValue(typeof(T), out var o)) _generic[typeof(T)] = o = new T();
         return (T)o;
     }

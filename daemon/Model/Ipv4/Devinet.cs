@@ -203,11 +203,11 @@ public sealed partial class Ipv4Net
 
     // ---- lifetimes (check_lifetime) --------------------------------------------------------
 
-    private readonly Dictionary<InIfAddr, TimerQueue.Timer> _lifetimeTimers = new();
+    private Dictionary<InIfAddr, TimerQueue.Timer>? _lifetimeTimers; // made with the first finite lifetime
 
     private void CancelLifetimeCheck(InIfAddr ifa)
     {
-        if (_lifetimeTimers.Remove(ifa, out var t)) TimerQueue.Cancel(t);
+        if (_lifetimeTimers != null && _lifetimeTimers.Remove(ifa, out var t)) TimerQueue.Cancel(t);
     }
 
     private void ScheduleLifetimeCheck(InIfAddr ifa)
@@ -219,13 +219,13 @@ public sealed partial class Ipv4Net
             due = ifa.TstampMs + ifa.PreferredLft * Hz;
         else
             due = ifa.TstampMs + ifa.ValidLft * Hz;
-        _lifetimeTimers[ifa] = Net.Kernel.Timers.Arm(null, due, () => CheckLifetime(ifa));
+        (_lifetimeTimers ??= new())[ifa] = Net.Kernel.Timers.Arm(null, due, () => CheckLifetime(ifa));
     }
 
     /// <summary>check_lifetime for one address: deprecate at preferred_lft, delete at valid_lft.</summary>
     private void CheckLifetime(InIfAddr ifa)
     {
-        _lifetimeTimers.Remove(ifa);
+        _lifetimeTimers?.Remove(ifa);
         if (ifa.Dead || ifa.IsPermanent) return;
         long age = (Net.Kernel.Clock.NowMs - ifa.TstampMs) / Hz;
         if (ifa.ValidLft != IfAddr.InfinityLifeTime && age >= ifa.ValidLft)

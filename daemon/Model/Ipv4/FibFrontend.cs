@@ -189,7 +189,7 @@ public sealed partial class Ipv4Net
     }
 
     // results reused by the lookups whose result does not leave the call
-    private readonly FibResult _nhCheckRes = new(), _addrTypeRes = new();
+    private FibResult? _nhCheckRes, _addrTypeRes; // scratch results, made with the first lookup
 
     /// <summary>fib_check_nh_v4_gw.</summary>
     private KErr FibCheckNhV4Gw(Nexthop nh, uint table, byte scope)
@@ -211,7 +211,7 @@ public sealed partial class Ipv4Net
         {
             Daddr = gw, Scope = (byte)Math.Max(scope + 1, RT_SCOPE_LINK), Oif = nh.Oif, Iif = 1, // LOOPBACK_IFINDEX
         };
-        var res = _nhCheckRes;
+        var res = _nhCheckRes ??= new();
         res.Clear();
         int err = -Errno.ENETUNREACH;
         FibTable? tbl = null;
@@ -256,7 +256,7 @@ public sealed partial class Ipv4Net
         if (t != null)
         {
             var fl = new FlowI4 { Daddr = addr };
-            var res = _addrTypeRes;
+            var res = _addrTypeRes ??= new();
             res.Clear();
             if (FibTableLookup(t, fl, res, FibLookupFlags.NoRef) == 0) ret = res.Type;
             res.Clear();
@@ -300,7 +300,7 @@ public sealed partial class Ipv4Net
         }
     }
 
-    private readonly Dictionary<List<Nexthop>, SharedPaths> _sharedPaths = new(PathsComparer.Instance);
+    private Dictionary<List<Nexthop>, SharedPaths>? _sharedPaths; // made with the first route
 
     /// <summary>The shared list equal to a fresh route's paths (taking a reference).</summary>
     private void InternPaths(Route r)
@@ -312,7 +312,7 @@ public sealed partial class Ipv4Net
         }
         else
         {
-            if (!_sharedPaths.TryGetValue(r.Nexthops, out var sp))
+            if (!(_sharedPaths ??= new(PathsComparer.Instance)).TryGetValue(r.Nexthops, out var sp))
             {
                 var own = scratch ? new List<Nexthop>(r.Nexthops) : r.Nexthops;
                 sp = new SharedPaths { Paths = own };
@@ -332,7 +332,7 @@ public sealed partial class Ipv4Net
     private void ReleasePaths(Route r)
     {
         if (r.Nh != null || r.Nexthops.Count == 0) return;
-        if (_sharedPaths.TryGetValue(r.Nexthops, out var sp) && ReferenceEquals(sp.Paths, r.Nexthops) && --sp.Refs == 0)
+        if (_sharedPaths != null && _sharedPaths.TryGetValue(r.Nexthops, out var sp) && ReferenceEquals(sp.Paths, r.Nexthops) && --sp.Refs == 0)
             _sharedPaths.Remove(r.Nexthops);
     }
 
@@ -822,7 +822,7 @@ public sealed partial class Ipv4Net
     {
         if (local == 0) return false;
         bool ret = false;
-        if (!_laddrRoutes.TryGetValue(local, out var withSrc)) return false;
+        if (_laddrRoutes == null || !_laddrRoutes.TryGetValue(local, out var withSrc)) return false;
         foreach (var r in withSrc)
             if (r.Table == RT_TABLE_MAIN)
             {
@@ -840,7 +840,7 @@ public sealed partial class Ipv4Net
         if (!dev.IsUp) return;
         if ((nhFlags & RTNH_F_DEAD) != 0 && (dev.GetFlags() & (IFF_RUNNING | IFF_LOWER_UP)) != 0)
             nhFlags |= (uint)RTNH_F_LINKDOWN;
-        if (!_devFlagged.TryGetValue(dev, out var flagged)) return;
+        if (_devFlagged == null || !_devFlagged.TryGetValue(dev, out var flagged)) return;
         List<Route>? clean = null;
         foreach (var r in flagged)
         {

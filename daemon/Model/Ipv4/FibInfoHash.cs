@@ -10,39 +10,40 @@ public sealed partial class Ipv4Net
 {
     /// <summary>fib_info_devhash: the linked routes with their own paths (not a nexthop object), by
     /// the device of each path.</summary>
-    private readonly Dictionary<NetDevice, HashSet<Route>> _devRoutes = new();
+    private Dictionary<NetDevice, HashSet<Route>>? _devRoutes; // these three: made with their first route
 
     /// <summary>The routes of <see cref="_devRoutes"/>[dev] that had a path through dev marked
     /// RTNH_F_DEAD or RTNH_F_LINKDOWN: the only ones fib_sync_up can change. A superset: a route
     /// leaves it when fib_sync_up finds its paths through dev clean.</summary>
-    private readonly Dictionary<NetDevice, HashSet<Route>> _devFlagged = new();
+    private Dictionary<NetDevice, HashSet<Route>>? _devFlagged;
 
     /// <summary>fib_info_laddrhash: the linked routes with a preferred source, by that address.</summary>
-    private readonly Dictionary<uint, HashSet<Route>> _laddrRoutes = new();
+    private Dictionary<uint, HashSet<Route>>? _laddrRoutes;
 
     private const uint NhDownFlags = (uint)(RTNH_F_DEAD | RTNH_F_LINKDOWN);
 
-    private static void HashAdd<TKey>(Dictionary<TKey, HashSet<Route>> hash, TKey key, Route r) where TKey : notnull
+    private static void HashAdd<TKey>(ref Dictionary<TKey, HashSet<Route>>? hash, TKey key, Route r) where TKey : notnull
     {
+        hash ??= new();
         if (!hash.TryGetValue(key, out var set)) hash[key] = set = new HashSet<Route>(ReferenceEqualityComparer.Instance);
         set.Add(r);
     }
 
-    private static void HashRemove<TKey>(Dictionary<TKey, HashSet<Route>> hash, TKey key, Route r) where TKey : notnull
+    private static void HashRemove<TKey>(Dictionary<TKey, HashSet<Route>>? hash, TKey key, Route r) where TKey : notnull
     {
-        if (hash.TryGetValue(key, out var set) && set.Remove(r) && set.Count == 0) hash.Remove(key);
+        if (hash != null && hash.TryGetValue(key, out var set) && set.Remove(r) && set.Count == 0) hash.Remove(key);
     }
 
     /// <summary>fib_info_hash_insert (the devhash and laddrhash part of fib_create_info): a route was linked.</summary>
     private void FibInfoHashInsert(Route r)
     {
-        if (r.HasPrefSrc) HashAdd(_laddrRoutes, (uint)r.PrefSrc, r);
+        if (r.HasPrefSrc) HashAdd(ref _laddrRoutes, (uint)r.PrefSrc, r);
         if (r.Nh != null) return;
         foreach (var nh in r.Nexthops)
         {
             if (nh.Dev == null) continue;
-            HashAdd(_devRoutes, nh.Dev, r);
-            if ((nh.Flags & NhDownFlags) != 0) HashAdd(_devFlagged, nh.Dev, r);
+            HashAdd(ref _devRoutes, nh.Dev, r);
+            if ((nh.Flags & NhDownFlags) != 0) HashAdd(ref _devFlagged, nh.Dev, r);
         }
     }
 
@@ -61,8 +62,8 @@ public sealed partial class Ipv4Net
 
     /// <summary>The routes with a path through <paramref name="dev"/> (a snapshot: the caller may flush).</summary>
     private Route[] RoutesThroughDev(NetDevice dev) =>
-        _devRoutes.TryGetValue(dev, out var set) ? set.ToArray() : Array.Empty<Route>();
+        _devRoutes != null && _devRoutes.TryGetValue(dev, out var set) ? set.ToArray() : Array.Empty<Route>();
 
     /// <summary>A path through <paramref name="dev"/> was marked dead or linkdown.</summary>
-    private void NoteFlagged(NetDevice dev, Route r) => HashAdd(_devFlagged, dev, r);
+    private void NoteFlagged(NetDevice dev, Route r) => HashAdd(ref _devFlagged, dev, r);
 }

@@ -13,7 +13,7 @@ public sealed partial class Ipv4Net
     private readonly Dictionary<uint, FibTable> _tables = new();
     private long _tableSeq;
     private long _routeSeq;
-    private readonly Dictionary<uint, List<InIfAddr>> _addrHash = new();
+    private Dictionary<uint, List<InIfAddr>>? _addrHash; // made with the first address
 
     internal INetdevNotifier DevinetNotifier { get; }
     internal INetdevNotifier FibNotifier { get; }
@@ -72,13 +72,14 @@ public sealed partial class Ipv4Net
 
     internal void HashInsert(InIfAddr ifa)
     {
+        _addrHash ??= new();
         if (!_addrHash.TryGetValue(ifa.Local, out var l)) _addrHash[ifa.Local] = l = new List<InIfAddr>(1);
         l.Add(ifa);
     }
 
     internal void HashRemove(InIfAddr ifa)
     {
-        if (_addrHash.TryGetValue(ifa.Local, out var l))
+        if (_addrHash != null && _addrHash.TryGetValue(ifa.Local, out var l))
         {
             l.Remove(ifa);
             if (l.Count == 0) _addrHash.Remove(ifa.Local);
@@ -87,7 +88,7 @@ public sealed partial class Ipv4Net
 
     /// <summary>__ip_dev_find: the device holding local address <paramref name="addr"/>.</summary>
     public NetDevice? DevFind(uint addr) =>
-        _addrHash.TryGetValue(addr, out var l) && l.Count > 0 ? l[0].Dev : null;
+        _addrHash != null && _addrHash.TryGetValue(addr, out var l) && l.Count > 0 ? l[0].Dev : null;
 
     /// <summary>IN_DEV_ORCONF etc. read net.ipv4.conf.all together with the device.</summary>
     public bool OrConf(InDevice d, int devconf) => All[devconf] != 0 || d.Cnf[devconf] != 0;

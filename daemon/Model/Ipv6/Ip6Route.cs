@@ -34,7 +34,7 @@ public sealed partial class Ipv6Net
     /// <paramref name="strict"/>); <paramref name="skipDevCheck"/> accepts any device.</summary>
     public bool ChkAddr(UInt128 addr, NetDevice? dev, bool skipDevCheck = false, bool strict = false)
     {
-        if (!_addrLst.TryGetValue(addr, out var chain)) return false;
+        if (_addrLst == null || !_addrLst.TryGetValue(addr, out var chain)) return false;
         foreach (var ifa in chain)
         {
             if (ifa.Dev.Net != Net) continue;
@@ -46,17 +46,18 @@ public sealed partial class Ipv6Net
     }
 
     /// <summary>inet6_addr_lst: the namespace's addresses by value (every device).</summary>
-    private readonly Dictionary<UInt128, List<Inet6IfAddr>> _addrLst = new();
+    private Dictionary<UInt128, List<Inet6IfAddr>>? _addrLst; // made with the first address
 
     internal void AddrHashAdd(Inet6IfAddr ifa)
     {
+        _addrLst ??= new();
         if (!_addrLst.TryGetValue(ifa.Addr, out var l)) _addrLst[ifa.Addr] = l = new List<Inet6IfAddr>(1);
         l.Add(ifa);
     }
 
     internal void AddrHashRemove(Inet6IfAddr ifa)
     {
-        if (_addrLst.TryGetValue(ifa.Addr, out var l) && l.Remove(ifa) && l.Count == 0) _addrLst.Remove(ifa.Addr);
+        if (_addrLst != null && _addrLst.TryGetValue(ifa.Addr, out var l) && l.Remove(ifa) && l.Count == 0) _addrLst.Remove(ifa.Addr);
     }
 
     // ---- creating a route --------------------------------------------------------------------
