@@ -39,6 +39,7 @@ public sealed unsafe class VkServer : IDisposable
     private readonly HashSet<Conn> _dirty = new();
     private readonly byte[] _rbuf = new byte[MaxFrame];
     private readonly Dictionary<int, int> _pidfds = new(); // pidfd -> pid
+    private readonly HashSet<int> _watchedPids = new();   // the pids of _pidfds
     private Namespaces? _namespaces;
     private FuseMount? _fuse;
     private FuseServer? _fuseServer;
@@ -306,6 +307,7 @@ public sealed unsafe class VkServer : IDisposable
                 }
                 if (_pidfds.Remove(fd, out int exited))
                 {
+                    _watchedPids.Remove(exited);
                     Libc.epoll_ctl(_epfd, Libc.EPOLL_CTL_DEL, fd, null);
                     Libc.close(fd);
                     lock (_kernel.Lock)
@@ -347,10 +349,11 @@ public sealed unsafe class VkServer : IDisposable
     /// <summary>Watches a client process so that its exit releases the namespace it was in.</summary>
     private bool Watch(int pid)
     {
-        if (_pidfds.ContainsValue(pid)) return true;
+        if (_watchedPids.Contains(pid)) return true;
         int fd = Libc.PidfdOpen(pid);
         if (fd < 0) return Libc.Errno != 3; // ESRCH: gone already; other errors: keep without watching
         _pidfds[fd] = pid;
+        _watchedPids.Add(pid);
         Add(fd, Libc.EPOLLIN);
         return true;
     }
