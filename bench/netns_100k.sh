@@ -8,8 +8,10 @@
 #   metric=netns_add_batch n=N seconds=S per_op_us=U rss_kb_per_ns=R heap_kb_per_ns=H
 #          namespaces=C memavail_kb_per_ns=M
 #   metric=netns_del_batch n=N seconds=S per_op_us=U rss_kb_after=R heap_kb_after=H namespaces=C
+#          rss_kb_idle=I
 # rss: the daemon's VmRSS; heap: its live managed memory after a full collection (vk status);
-# memavail: the host's MemAvailable, which also counts the namespaces' files on the tmpfs.
+# memavail: the host's MemAvailable, which also counts the namespaces' files on the tmpfs;
+# rss_kb_idle: VmRSS two seconds after the deletes (the daemon trims its heap once idle).
 set -euo pipefail
 export LC_ALL=C
 N=${1:-100000}
@@ -53,4 +55,6 @@ t0=$EPOCHREALTIME
 t1=$EPOCHREALTIME
 c2=$(count_ns); heap2=$(heap_kb); rss2=$(rss_kb "$pid")
 [ "$c2" -eq 1 ] || { echo "$c2 namespaces left after delete" >&2; exit 1; }
-emit netns_del_batch "$N" "$t0" "$t1" "rss_kb_after=$rss2 heap_kb_after=$heap2 namespaces=$c2"
+sleep 2   # the daemon gives back what the deleted namespaces held once it has been idle for a second
+rss3=$(rss_kb "$pid")
+emit netns_del_batch "$N" "$t0" "$t1" "rss_kb_after=$rss2 heap_kb_after=$heap2 namespaces=$c2 rss_kb_idle=$rss3"

@@ -109,6 +109,7 @@ public sealed unsafe class VkServer : IDisposable
 
         _namespaces = new Namespaces(_kernel, path + ".d", _opt.SocketMode, _opt.Gid) { WatchProcess = Watch };
         _engine.Namespaces = _namespaces;
+        _kernel.NetDestroyed += _ => _destroyedSinceTrim++;
         _epfd = Libc.epoll_create1(Libc.EPOLL_CLOEXEC);
         _wakeFd = Libc.eventfd(0, 0x80000 | 0x800); // EFD_CLOEXEC | EFD_NONBLOCK
         Add(_listenFd, Libc.EPOLLIN);
@@ -267,6 +268,34 @@ public sealed unsafe class VkServer : IDisposable
     private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 10_000; // 100 µs
     private long _lastActivity;
 
+    /// <summary>How long the loop waits without any event before it looks at <see cref="TrimIfIdle"/>.</summary>
+    private const int IdleTrimMs = 1000;
+    /// <summary>Something happened since the last look at the heap.</summary>
+    private bool _trimCheckPending;
+    private long _lastEvent;
+
+    /// <summary>After a burst of work (100,000 namespaces or routes made or deleted) the collector
+    /// keeps what it once needed: an idle daemon allocates nothing, so nothing collects the garbage
+    /// and the daemon would stay at its high-water mark. Once idle after at least 64 MB of
+    /// allocations or 256 namespaces destroyed, one full collection runs, and when much more is
+    /// still committed than is alive, an aggressive one gives it back to the system.</summary>
+    private void TrimIfIdle()
+    {
+        long allocated = GC.GetTotalAllocatedBytes();
+        if (allocated - _allocatedAtTrim < TrimAfterBytes && _destroyedSinceTrim < TrimAfterNamespaces) return;
+        _allocatedAtTrim = allocated;
+        _destroyedSinceTrim = 0;
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        var info = GC.GetGCMemoryInfo();
+        if (info.TotalCommittedBytes > 2 * info.HeapSizeBytes + TrimAfterBytes)
+            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+    }
+
+    private const long TrimAfterBytes = 64L << 20;
+    private const int TrimAfterNamespaces = 256;
+    private long _allocatedAtTrim;
+    private int _destroyedSinceTrim;
+
     public void Run()
     {
         var events = stackalloc Libc.EpollEvent[256];
@@ -275,6 +304,12 @@ public sealed unsafe class VkServer : IDisposable
             int timeout = -1;
             if (_kernel.Timers.NextDue is long due)
                 timeout = (int)Math.Clamp(due - _kernel.Clock.NowMs, 0, int.MaxValue);
+            if (_trimCheckPending)
+            {
+                long idleMs = (System.Diagnostics.Stopwatch.GetTimestamp() - _lastEvent) * 1000 / System.Diagnostics.Stopwatch.Frequency;
+                int left = (int)Math.Max(0, IdleTrimMs - idleMs);
+                if (timeout < 0 || timeout > left) timeout = left;
+            }
             // Right after a request the next one usually follows within microseconds (ip -batch,
             // a dump's next datagram): poll briefly before sleeping, which saves a wakeup per request.
             // Between polls the CPU goes to whoever else wants it: a client that shares this CPU
@@ -289,6 +324,17 @@ public sealed unsafe class VkServer : IDisposable
             }
             if (n == 0) n = Libc.epoll_wait(_epfd, events, 256, timeout);
             _lastActivity = n > 0 ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+            if (n > 0)
+            {
+                _trimCheckPending = true;
+                _lastEvent = _lastActivity;
+            }
+            else if (n == 0 && _trimCheckPending &&
+                     System.Diagnostics.Stopwatch.GetTimestamp() - _lastEvent >= System.Diagnostics.Stopwatch.Frequency * IdleTrimMs / 1000)
+            {
+                _trimCheckPending = false;
+                TrimIfIdle();
+            }
             if (n < 0)
             {
                 if (Libc.Errno == Libc.EINTR) continue;
