@@ -424,6 +424,9 @@ public sealed unsafe class VkServer : IDisposable
             Libc.setsockopt(fd, Libc.SOL_SOCKET, Libc.SO_SNDBUF, &sndbuf, 4);
             _conns[fd] = c;
             Add(fd, Libc.EPOLLIN);
+            // the client sends its hello right after connect and waits for the answer: it is
+            // usually there already (saves a turn of the loop)
+            ReadConn(c, 1);
         }
     }
 
