@@ -138,6 +138,18 @@ public sealed class Namespaces
         catch (UnauthorizedAccessException) { }
     }
     public int NameCount => _names.Count;
+
+    /// <summary>Gives back the room of names, handles and processes that are gone (the daemon's
+    /// idle trim: dictionaries keep the size they once had).</summary>
+    public void TrimExcess()
+    {
+        _names.TrimExcess();
+        _nameOf.TrimExcess();
+        _nameCount.TrimExcess();
+        _pidNet.TrimExcess();
+        _byInode.TrimExcess();
+        _inodeOf.TrimExcess();
+    }
     public IReadOnlyDictionary<string, Net> Names => _names;
 
     /// <summary>A name the namespace is bound under, or null.</summary>

@@ -285,6 +285,11 @@ public sealed unsafe class VkServer : IDisposable
         if (allocated - _allocatedAtTrim < TrimAfterBytes && _destroyedSinceTrim < TrimAfterNamespaces) return;
         _allocatedAtTrim = allocated;
         _destroyedSinceTrim = 0;
+        lock (_kernel.Lock)
+        {
+            _kernel.TrimExcess();
+            _namespaces?.TrimExcess();
+        }
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         var info = GC.GetGCMemoryInfo();
         if (info.TotalCommittedBytes > 2 * info.HeapSizeBytes + TrimAfterBytes)

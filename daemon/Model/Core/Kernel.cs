@@ -76,6 +76,9 @@ public sealed class Kernel
     }
 
     public IEnumerable<Net> Nets => _nets.Values;
+
+    /// <summary>Gives back the room of namespaces that are gone (the daemon's idle trim).</summary>
+    public void TrimExcess() => _nets.TrimExcess();
     public int NetCount => _nets.Count;
     public Net? GetNet(int id) => _nets.GetValueOrDefault(id);
 
