@@ -21,7 +21,10 @@ public sealed class NeighParms
     /// this size in unres_qlen_bytes.</summary>
     public const int SkbTruesizeEthFrame = 2090;
 
-    private readonly int[] _data = new int[Count];
+    private int[] _data = new int[Count];
+    /// <summary>_data is another NeighParms' too (copy on write): a device's parms share the table
+    /// defaults' values until one side writes one that differs.</summary>
+    private bool _shared;
     private uint _state;
 
     public NeighParms(NetDevice? dev) => Dev = dev;
@@ -32,7 +35,16 @@ public sealed class NeighParms
     public int this[NeighVar v]
     {
         get => _data[(int)v];
-        set => _data[(int)v] = value;
+        set
+        {
+            if (_data[(int)v] == value) return;
+            if (_shared)
+            {
+                _data = (int[])_data.Clone();
+                _shared = false;
+            }
+            _data[(int)v] = value;
+        }
     }
 
     public bool IsSet(NeighVar v) => (_state & (1u << (int)v)) != 0;
@@ -43,9 +55,8 @@ public sealed class NeighParms
     /// <summary>neigh_parms_alloc: a device's copy of the table defaults (the bitmap starts empty).</summary>
     public NeighParms CloneFor(NetDevice dev)
     {
-        var p = new NeighParms(dev);
-        _data.CopyTo(p._data, 0);
-        return p;
+        _shared = true;
+        return new NeighParms(dev) { _data = _data, _shared = true };
     }
 
     private const int HZ = Sysctl.Proc.HZ;

@@ -87,4 +87,20 @@ public class CopyOnWriteTests
         net.RunLinkWatch();
         Assert.Equal(["all", "default", "lo", "y0", "y1"], conf4.Children.Select(c => c.Name));
     }
+    [Fact]
+    public void DevicesNeighbourParmsAreTheirOwn()
+    {
+        var k = ModelHelpers.NewKernel(out _);
+        var net = k.CreateNet();
+        var (v0, v1) = ModelHelpers.Veth(net, "v0", "v1");
+        Set(net, "ipv4.neigh.v0.ucast_solicit", "7");
+        Assert.Equal(["7", "3", "3"], new[] { "v0", "v1", "lo" }.Select(d => Get(net, $"ipv4.neigh.{d}.ucast_solicit")));
+        v1.Ip6!.NdParms[NeighVar.McastProbes] = 5;
+        Assert.Equal(["3", "5", "3"], new[] { "v0", "v1", "lo" }.Select(d => Get(net, $"ipv6.neigh.{d}.mcast_solicit")));
+        // the table defaults stay: a device made now starts from them
+        var (w0, _) = ModelHelpers.Veth(net, "w0", "w1");
+        Assert.Equal(3, w0.Ip4!.ArpParms[NeighVar.UcastProbes]);
+        Assert.Equal(3, w0.Ip6!.NdParms[NeighVar.McastProbes]);
+        Assert.Equal(7, v0.Ip4!.ArpParms[NeighVar.UcastProbes]);
+    }
 }
