@@ -365,11 +365,12 @@ static int vk_ctl_fd = -1; /* written under vk_ctl_lock, read atomically by clos
 static int vk_ctl_pending; /* answers to vk_ctl_post requests not read yet (vk_ctl_lock) */
 static int vk_ctl_hello_pending; /* the hello's answer is not read yet (vk_ctl_lock) */
 
-/* How long a control call polls for its answer before it sleeps: the daemon usually answers
- * within microseconds, and not sleeping saves a wakeup on both sides. */
-#define VK_CTL_SPIN_NS 30000L
+/* How long a call waiting for the daemon's answer (a control call, a new socket's hello) polls
+ * before it sleeps: the daemon usually answers within microseconds, and not sleeping saves a
+ * wakeup on both sides. */
+#define VK_ANSWER_SPIN_NS 30000L
 
-static void vk_ctl_wait_locked(int fd)
+void vk_wait_answer(int fd)
 {
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -379,8 +380,13 @@ static void vk_ctl_wait_locked(int fd)
         if (poll(&p, 1, 0) != 0)
             break;
         clock_gettime(CLOCK_MONOTONIC, &t);
-    } while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < VK_CTL_SPIN_NS);
+    } while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < VK_ANSWER_SPIN_NS);
     errno = saved;
+}
+
+static void vk_ctl_wait_locked(int fd)
+{
+    vk_wait_answer(fd);
 }
 
 static void vk_ctl_drop_locked(void)

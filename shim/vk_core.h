@@ -337,6 +337,8 @@ int vk_socket_path(char *buf, size_t len);
 /* Connect a new SOCK_SEQPACKET to the daemon and send a vk_hello. Returns the fd or -errno
  * (and reports an unreachable daemon once on stderr). */
 int vk_daemon_open(uint16_t kind, int protocol, int type, int cloexec);
+/* Polls fd briefly for the daemon's answer before the caller's blocking read sleeps. */
+void vk_wait_answer(int fd);
 
 /* One control call. in1/in2 are concatenated as the payload. The answer's payload is copied
  * into out (at most *outlen bytes; *outlen is set to what was copied). Returns the answer's

@@ -40,6 +40,7 @@ static int vk_netlink_socket(int type, int protocol)
 
     struct vk_rx rx;
     ssize_t r;
+    vk_wait_answer(fd);
     do {
         r = libc_recv(fd, &rx, sizeof(rx), 0);
     } while (r < 0 && errno == EINTR);
