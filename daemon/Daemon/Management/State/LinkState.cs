@@ -115,19 +115,19 @@ public sealed class LinkState : IStateSubsystem
         if (a.Address != a.Local) o["peer"] = Inet.FormatV4(a.Address);
         if (a.Broadcast != 0) o["broadcast"] = Inet.FormatV4(a.Broadcast);
         if (a.Label != dev.Name) o["label"] = a.Label;
-        o["scope"] = a.Scope;
-        o["flags"] = a.Flags;
-        o["metric"] = a.RtPriority;
-        o["proto"] = a.Proto;
-        o["valid_lft"] = Remaining(a, a.ValidLft, dev.Net.Kernel);
-        o["preferred_lft"] = Remaining(a, a.PreferredLft, dev.Net.Kernel);
-        return o;
+        return ExportIfAddr(o, a, dev);
     }
 
     private static JsonObject ExportAddr6(Inet6IfAddr a, NetDevice dev)
     {
         var o = new JsonObject { ["address"] = Inet.FormatV6(a.Addr), ["prefixlen"] = a.PrefixLen };
         if (a.PeerAddr != 0) o["peer"] = Inet.FormatV6(a.PeerAddr);
+        return ExportIfAddr(o, a, dev);
+    }
+
+    /// <summary>What both families keep in struct in_ifaddr / inet6_ifaddr alike.</summary>
+    private static JsonObject ExportIfAddr(JsonObject o, IfAddr a, NetDevice dev)
+    {
         o["scope"] = a.Scope;
         o["flags"] = a.Flags;
         o["metric"] = a.RtPriority;
