@@ -3,12 +3,7 @@ import vkc
 from pyroute2 import IPRoute
 
 ipr = IPRoute()
-ipr.link('add', ifname='v0', kind='veth', address='02:00:00:00:00:01',
-         peer={'ifname': 'v1', 'address': '02:00:00:00:00:02'})
-v0 = ipr.link_lookup(ifname='v0')[0]
-v1 = ipr.link_lookup(ifname='v1')[0]
-for i in (v0, v1):
-    ipr.link('set', index=i, IFLA_AF_SPEC={'attrs': [('AF_INET6', {'attrs': [('IFLA_INET6_ADDR_GEN_MODE', 1)]})]})
+v0, v1 = vkc.veth_pair(ipr)
 vkc.err(ipr.addr, 'add', index=v0, address='192.0.2.1', prefixlen=24)
 vkc.err(ipr.addr, 'add', index=v0, address='192.0.2.2', prefixlen=24, label='v0:two')
 vkc.err(ipr.addr, 'add', index=v0, address='198.51.100.1', local='198.51.100.1', prefixlen=32)

@@ -15,12 +15,7 @@ if groups is None:
 else:
     mon.bind(groups=groups)
 ipr = IPRoute()
-ipr.link('add', ifname='v0', kind='veth', address='02:00:00:00:00:01',
-         peer={'ifname': 'v1', 'address': '02:00:00:00:00:02'})
-v0 = ipr.link_lookup(ifname='v0')[0]
-v1 = ipr.link_lookup(ifname='v1')[0]
-for i in (v0, v1):
-    ipr.link('set', index=i, IFLA_AF_SPEC={'attrs': [('AF_INET6', {'attrs': [('IFLA_INET6_ADDR_GEN_MODE', 1)]})]})
+v0, v1 = vkc.veth_pair(ipr)
 ipr.link('set', index=v0, mtu=1400)
 ipr.addr('add', index=v0, address='192.0.2.1', prefixlen=24)
 ipr.addr('add', index=v0, address='2001:db8::1', prefixlen=64, flags=0x2)

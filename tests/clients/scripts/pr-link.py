@@ -10,7 +10,7 @@ for name in ('v0', 'v1', 'br0'):
     idx = ipr.link_lookup(ifname=name)[0]
     print(name, 'index', idx)
     # IFLA_AF_SPEC/AF_INET6/IFLA_INET6_ADDR_GEN_MODE none: no link-local address
-    ipr.link('set', index=idx, IFLA_AF_SPEC={'attrs': [('AF_INET6', {'attrs': [('IFLA_INET6_ADDR_GEN_MODE', 1)]})]})
+    ipr.link('set', index=idx, IFLA_AF_SPEC=vkc.no_link_local())
 v0 = ipr.link_lookup(ifname='v0')[0]
 br0 = ipr.link_lookup(ifname='br0')[0]
 print('lookup nosuch', ipr.link_lookup(ifname='nosuch'))

@@ -10,7 +10,7 @@ v0 = ipr.link_lookup(ifname='v0')[0]
 v1 = ipr.link_lookup(ifname='v1')[0]
 br0 = ipr.link_lookup(ifname='br0')[0]
 for i in (v0, v1, br0):
-    ipr.link('set', index=i, IFLA_AF_SPEC={'attrs': [('AF_INET6', {'attrs': [('IFLA_INET6_ADDR_GEN_MODE', 1)]})]})
+    ipr.link('set', index=i, IFLA_AF_SPEC=vkc.no_link_local())
 ipr.addr('add', index=v1, address='192.0.2.1', prefixlen=24)
 vkc.err(ipr.neigh, 'add', dst='192.0.2.9', lladdr='02:00:00:00:00:09', ifindex=v1, state=0x80)
 vkc.err(ipr.neigh, 'add', dst='192.0.2.10', lladdr='02:00:00:00:00:0a', ifindex=v1, state=0x02)

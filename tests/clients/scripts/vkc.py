@@ -69,3 +69,23 @@ def err(fn, *a, **kw):
     except NetlinkError as e:
         print('NetlinkError', e.code, e.args[1] if len(e.args) > 1 else '')
         return None
+
+
+def no_link_local():
+    """IFLA_AF_SPEC with IFLA_INET6_ADDR_GEN_MODE none: no IPv6 link-local address (a fresh dict
+    each time: the encoder may keep what it is given)."""
+    return {'attrs': [('AF_INET6', {'attrs': [('IFLA_INET6_ADDR_GEN_MODE', 1)]})]}
+
+
+def veth_pair(ipr, up=False):
+    """The cases' veth pair v0/v1 (fixed MACs, addrgenmode none; brought up when asked, each
+    right after its addrgenmode): returns their indexes."""
+    ipr.link('add', ifname='v0', kind='veth', address='02:00:00:00:00:01',
+             peer={'ifname': 'v1', 'address': '02:00:00:00:00:02'})
+    v0 = ipr.link_lookup(ifname='v0')[0]
+    v1 = ipr.link_lookup(ifname='v1')[0]
+    for i in (v0, v1):
+        ipr.link('set', index=i, IFLA_AF_SPEC=no_link_local())
+        if up:
+            ipr.link('set', index=i, state='up')
+    return v0, v1
