@@ -637,24 +637,14 @@ int minid_start(void)
     static char dir[] = "/tmp/vk-minid-XXXXXX";
     if (mkdtemp(dir) == NULL)
         return -errno;
-    struct sockaddr_un sun = {.sun_family = AF_UNIX};
-    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/vk.sock", dir);
-    for (int i = 0; i < MD_MAX; i++)
-        md_conns[i].fd = -1;
-    md_lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    if (md_lfd < 0 || bind(md_lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-        listen(md_lfd, 64) < 0)
-        return -errno;
-    static char path[sizeof(sun.sun_path)];
-    memcpy(path, sun.sun_path, sizeof(path));
+    static char path[108]; /* sizeof(sun_path) */
+    snprintf(path, sizeof(path), "%s/vk.sock", dir);
     md_path = path;
+    int err = md_listen(path);
+    if (err < 0)
+        return err;
     md_dir = dir;
     atexit(md_cleanup); /* children of the tests leave with _exit */
-    setenv("VIRTKERNEL_SOCKET", sun.sun_path, 1);
-    pthread_t t;
-    int err = pthread_create(&t, NULL, md_main, NULL);
-    if (err != 0)
-        return -err;
-    pthread_detach(t);
+    setenv("VIRTKERNEL_SOCKET", path, 1);
     return 0;
 }

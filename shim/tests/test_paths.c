@@ -191,24 +191,7 @@ int main(int argc, char **argv)
         mkdir(p, 0755);
         snprintf(p, sizeof(p), "%s/ns/3", st);
         close(open(p, O_CREAT | O_WRONLY, 0444));
-        setenv("VIRTKERNEL_SOCKET", sock, 1);
-        setenv("VIRTKERNEL_NETNS", "3", 1);
-        setenv("VK_TEST_STATE", st, 1);
-        fflush(stdout);
-        pid_t pid = fork();
-        if (pid == 0) {
-            /* a raw execve: the shim's exec wrappers would (rightly) put our namespace, 0, back */
-            syscall(SYS_execve, "/proc/self/exe", argv, environ);
-            _exit(127);
-        }
-        int status = 1;
-        waitpid(pid, &status, 0);
-        char cmd[PATH_MAX + 16];
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-        unsetenv("VIRTKERNEL_NETNS");
-        if (system(cmd) != 0)
-            printf("could not remove %s\n", dir);
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+        return check_rerun_in_netns3(argv, sock, st, dir);
     }
     (void)argc;
     test(state);

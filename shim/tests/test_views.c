@@ -276,24 +276,8 @@ int main(int argc, char **argv)
                  sock);
         if (system(cmd) != 0)
             return 2;
-        setenv("VIRTKERNEL_SOCKET", sock, 1);
-        setenv("VIRTKERNEL_NETNS", "3", 1);
         snprintf(cmd, sizeof(cmd), "%s.d", sock);
-        setenv("VK_TEST_STATE", cmd, 1);
-        fflush(stdout);
-        pid_t pid = fork();
-        if (pid == 0) {
-            /* a raw execve: the shim's exec wrappers would (rightly) put our namespace, 0, back */
-            syscall(SYS_execve, "/proc/self/exe", argv, environ);
-            _exit(127);
-        }
-        int status = 1;
-        waitpid(pid, &status, 0);
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-        unsetenv("VIRTKERNEL_NETNS");
-        if (system(cmd) != 0)
-            printf("could not remove %s\n", dir);
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+        return check_rerun_in_netns3(argv, sock, cmd, dir);
     }
     (void)argc;
     snprintf(fs, sizeof(fs), "%s/fs/ns/3", state);
