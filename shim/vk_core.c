@@ -384,10 +384,6 @@ void vk_wait_answer(int fd)
     errno = saved;
 }
 
-static void vk_ctl_wait_locked(int fd)
-{
-    vk_wait_answer(fd);
-}
 
 static void vk_ctl_drop_locked(void)
 {
@@ -483,7 +479,7 @@ static int vk_ctl_call_locked(uint32_t op, uint32_t sock, uint32_t aux, const vo
     ssize_t r;
     /* the answers to earlier vk_ctl_post requests come first */
     for (; vk_ctl_pending > 0; vk_ctl_pending--) {
-        vk_ctl_wait_locked(fd);
+        vk_wait_answer(fd);
         do {
             r = libc_recv(fd, &rep, sizeof(rep), 0);
         } while (r < 0 && errno == EINTR);
@@ -493,7 +489,7 @@ static int vk_ctl_call_locked(uint32_t op, uint32_t sock, uint32_t aux, const vo
             return err;
         }
     }
-    vk_ctl_wait_locked(fd);
+    vk_wait_answer(fd);
     if (alloc_out != NULL) {
         /* Size the answer first (a seqpacket read cuts what does not fit). */
         do {
