@@ -28,22 +28,6 @@ public static class RtnlFdbHandlers
     /// <summary>nlmsg_parse with a NULL policy: every attribute up to NDA_MAX, unchecked.</summary>
     private static readonly Policy NoPolicy = new(NDA_MAX);
 
-    /// <summary>nda_policy (net/core/neighbour.c), for the strict fdb get.</summary>
-    private static readonly Policy NdaPolicy = new(NDA_MAX,
-        ((ushort)NDA_DST, new NlaPolicy(NlaType.Binary, 32)),
-        ((ushort)NDA_LLADDR, new NlaPolicy(NlaType.Binary, 32)),
-        ((ushort)NDA_CACHEINFO, new NlaPolicy(NlaType.Unspec, 16)),
-        ((ushort)NDA_PROBES, new NlaPolicy(NlaType.U32)),
-        ((ushort)NDA_VLAN, new NlaPolicy(NlaType.U16)),
-        ((ushort)NDA_PORT, new NlaPolicy(NlaType.U16)),
-        ((ushort)NDA_VNI, new NlaPolicy(NlaType.U32)),
-        ((ushort)NDA_IFINDEX, new NlaPolicy(NlaType.U32)),
-        ((ushort)NDA_MASTER, new NlaPolicy(NlaType.U32)),
-        ((ushort)NDA_PROTOCOL, new NlaPolicy(NlaType.U8)),
-        ((ushort)NDA_NH_ID, new NlaPolicy(NlaType.U32)),
-        ((ushort)NDA_FLAGS_EXT, new NlaPolicy(NlaType.U32)),
-        ((ushort)NDA_FDB_EXT_ATTRS, new NlaPolicy(NlaType.Nested))) { StrictStartType = NDA_NH_ID };
-
     /// <summary>br_nda_fdb_pol.</summary>
     private static readonly Policy NfeaPolicy = new(NFEA_MAX,
         ((ushort)NFEA_ACTIVITY_NOTIFY, new NlaPolicy(NlaType.U8)),
@@ -418,7 +402,7 @@ public static class RtnlFdbHandlers
         if (req.Payload[1] != 0 || req.Payload[2] != 0 || req.Payload[3] != 0 || ndm.State != 0 || ndm.Type != 0)
             return req.Ext.Fail(Errno.EINVAL, "Invalid values in header for fdb get request");
         if ((ndm.Flags & ~(NTF_MASTER | NTF_SELF)) != 0) return req.Ext.Fail(Errno.EINVAL, "Invalid flags in header for fdb get request");
-        var tb = req.Parse(NdMsg.Size, NdaPolicy, NlValidate.DeprecatedStrict, out int err);
+        var tb = req.Parse(NdMsg.Size, RtnlNeighHandlers.NdaPolicy, NlValidate.DeprecatedStrict, out int err);
         if (tb == null) return err;
         if (tb.Has(NDA_FLAGS_EXT) && (tb.U32(NDA_FLAGS_EXT) & ~NTF_EXT_MASK_6_18) != 0)
             return req.Ext.Fail(Errno.EINVAL, "reserved bit set", tb.OffsetOf(NDA_FLAGS_EXT));

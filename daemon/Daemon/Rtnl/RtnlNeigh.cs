@@ -15,8 +15,8 @@ public static class RtnlNeighHandlers
 {
     private const int MaxAddrLen = 32; // MAX_ADDR_LEN
 
-    /// <summary>nda_policy.</summary>
-    private static readonly Policy NdaPolicy = new(NDA_MAX,
+    /// <summary>nda_policy (net/core/neighbour.c): neighbours and the bridge's fdb entries.</summary>
+    internal static readonly Policy NdaPolicy = new(NDA_MAX,
         ((ushort)NDA_DST, new NlaPolicy(NlaType.Binary, MaxAddrLen)),
         ((ushort)NDA_LLADDR, new NlaPolicy(NlaType.Binary, MaxAddrLen)),
         ((ushort)NDA_CACHEINFO, new NlaPolicy(NlaType.Unspec, 16)),
@@ -29,7 +29,7 @@ public static class RtnlNeighHandlers
         ((ushort)NDA_PROTOCOL, new NlaPolicy(NlaType.U8)),
         ((ushort)NDA_NH_ID, new NlaPolicy(NlaType.U32)),
         ((ushort)NDA_FLAGS_EXT, new NlaPolicy(NlaType.U32)),
-        ((ushort)NDA_FDB_EXT_ATTRS, new NlaPolicy(NlaType.Nested)));
+        ((ushort)NDA_FDB_EXT_ATTRS, new NlaPolicy(NlaType.Nested))) { StrictStartType = NDA_NH_ID };
 
     private static readonly Policy NoPolicy = new(NDA_MAX);
 
